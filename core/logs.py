@@ -1,0 +1,49 @@
+"""Logging set-up: named loggers per area, a rotating log file in the data folder, terse stderr.
+
+Areas: squall.app, squall.downloads, squall.chat, squall.monitor, squall.supervisor, squall.qt (Qt's own messages,
+routed by gui/qt_logging.py). Library loggers (asyncio, tornado) reach the same handlers through the root logger.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+from pathlib import Path
+
+FILE_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+STDERR_FORMAT = "%(levelname)s %(name)s: %(message)s"
+LEVELS = ("debug", "info", "warning", "error")
+
+
+def setup_logging(log_dir: Path | None, stderr_level: str = "warning", *, file_level: str = "info") -> Path | None:
+    """Configure the root logger once per process; returns the log file's path (None without a folder)."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    root.setLevel(min(_level(stderr_level), _level(file_level)))
+
+    stderr = logging.StreamHandler(sys.stderr)
+    stderr.setLevel(_level(stderr_level))
+    stderr.setFormatter(logging.Formatter(STDERR_FORMAT))
+    root.addHandler(stderr)
+
+    log_file = None
+    if log_dir is not None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        log_file = log_dir / "squall.log"
+        handler = logging.handlers.RotatingFileHandler(log_file, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
+        handler.setLevel(_level(file_level))
+        handler.setFormatter(logging.Formatter(FILE_FORMAT))
+        root.addHandler(handler)
+
+    logging.captureWarnings(True)
+    logging.getLogger("tornado.access").setLevel(logging.WARNING)  # one line per request is noise here
+    return log_file
+
+
+def _level(name: str) -> int:
+    if name not in LEVELS:
+        raise ValueError(f"unknown log level {name!r}; use one of {', '.join(LEVELS)}")
+    return int(getattr(logging, name.upper()))

@@ -1,0 +1,11 @@
+"""Squall's window: widgets, Qt item models and the qasync runtime; pixels only, no behaviour.
+
+Layout:
+    runtime       builds QApplication and the qasync loop, runs the app, shuts it down in order
+                  (the only module that imports qasync)
+    main_window   the main window: tabs, menu, status bar; signals wired in one place
+    qt_logging    routes Qt's own messages into the `squall.qt` logger
+
+The rule: gui/ may import core/, never the reverse. A gui/ file that computes something a headless user would
+also need is in the wrong package: move it to core/ and call it.
+"""

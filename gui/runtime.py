@@ -1,0 +1,87 @@
+"""Builds QApplication and the qasync loop, runs Squall's window on it, and shuts it down in order.
+
+The only module that imports qasync (tests have their own loop fixture). Order of a run:
+QApplication -> qasync loop -> AppCore and its components -> window -> wait for quit (menu, close button,
+SIGINT, SIGTERM) -> hide -> stop components (bounded) -> close window -> the loop ends with main().
+Qt never quits under a pending coroutine: setQuitOnLastWindowClosed(False) and main() decides when to end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+import types
+from pathlib import Path
+
+import qasync
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from core.app import AppCore
+from core.profile import Profile
+from core.version import __version__
+from gui import qt_logging
+from gui.main_window import MainWindow
+
+log = logging.getLogger("squall.app")
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+SHUTDOWN_BUDGET = 1.5  # seconds for components to stop; the whole exit stays under 2 s
+
+
+def _excepthook(kind: type[BaseException], exc: BaseException, tb: types.TracebackType | None) -> None:
+    # An exception escaping a Qt slot would otherwise print and be forgotten; log it with its traceback.
+    log.critical("unhandled exception in a Qt callback", exc_info=(kind, exc, tb))
+
+
+def make_application(argv0: str = "squall") -> QApplication:
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        app = QApplication([argv0])
+    app.setApplicationName("Squall")
+    app.setApplicationVersion(__version__)
+    app.setQuitOnLastWindowClosed(False)
+    app.setWindowIcon(QIcon(str(RESOURCES / "squall.svg")))
+    style = RESOURCES / "style.qss"
+    if style.exists():
+        app.setStyleSheet(style.read_text(encoding="utf-8"))
+    return app
+
+
+async def run_window(app: QApplication, core: AppCore) -> int:
+    """Show the window and run until the user quits; then stop everything in order. Returns the exit code."""
+    loop = asyncio.get_running_loop()
+    quit_requested = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, quit_requested.set)
+
+    await core.start([])
+    window = MainWindow(core.settings, core.profile.name, core.profile.auto)
+    window.quit_requested.connect(quit_requested.set)
+    window.show()
+    # Announce readiness once Qt has processed the show and first paint events.
+    QTimer.singleShot(0, lambda: log.info("window ready: %s", window.windowTitle()))
+
+    await quit_requested.wait()
+    log.info("quitting")
+    window.save_geometry()
+    window.hide()
+    await core.stop(SHUTDOWN_BUDGET)
+    window.allow_close()
+    window.close()
+    window.deleteLater()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.remove_signal_handler(signum)
+    return 0
+
+
+def run(profile: Profile) -> int:
+    """Run the GUI for an open profile; returns the process exit code."""
+    qt_logging.install()
+    sys.excepthook = _excepthook
+    app = make_application(sys.argv[0] if sys.argv else "squall")
+    core = AppCore(profile)
+    with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+        return runner.run(run_window(app, core))
