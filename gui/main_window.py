@@ -6,16 +6,11 @@ import base64
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget
 
 from core.settings import Settings
 from core.version import __version__
-
-PLACEHOLDERS = {
-    "Downloads": "Your downloads will appear here, each with its bytes, speed and time left.",
-    "Chat": "Rooms shared with other Squall instances, on this machine or your LAN, will appear here.",
-    "Tasks": "Every asyncio task running inside Squall, and the health of its event loop, will appear here.",
-}
+from gui.features import Feature
 
 
 def window_title(profile_name: str, auto: bool) -> str:
@@ -39,7 +34,7 @@ class MainWindow(QMainWindow):
 
     quit_requested = Signal()
 
-    def __init__(self, settings: Settings, profile_name: str, auto_profile: bool) -> None:
+    def __init__(self, settings: Settings, profile_name: str, auto_profile: bool, features: list[Feature]) -> None:
         super().__init__()
         self._settings = settings
         self._may_close = False
@@ -47,22 +42,21 @@ class MainWindow(QMainWindow):
         self.setObjectName("main_window")
         self.tabs = QTabWidget(self)
         self.tabs.setDocumentMode(True)
-        for title, text in PLACEHOLDERS.items():
-            self.tabs.addTab(self._placeholder(text), title)
         self.setCentralWidget(self.tabs)
+        for feature in features:
+            self._add_feature(feature)
         self._profile_label = QLabel(f"profile: {profile_name}")
         self.statusBar().addPermanentWidget(self._profile_label)
         self.statusBar().showMessage("Ready")
         self._build_menu()
         self._restore_geometry()
 
-    @staticmethod
-    def _placeholder(text: str) -> QWidget:
-        label = QLabel(text)
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        label.setWordWrap(True)
-        label.setTextFormat(Qt.TextFormat.PlainText)
-        return label
+    def _add_feature(self, feature: Feature) -> None:
+        index = self.tabs.addTab(feature.panel, feature.title)
+        for widget in feature.status_widgets:
+            self.statusBar().addPermanentWidget(widget)
+        if feature.on_title is not None:
+            feature.on_title(lambda title, i=index: self.tabs.setTabText(i, title))
 
     def _build_menu(self) -> None:
         file_menu = self.menuBar().addMenu("&File")

@@ -24,6 +24,7 @@ from core.app import AppCore
 from core.profile import Profile
 from core.version import __version__
 from gui import qt_logging
+from gui.features import build_features, components_in_start_order
 from gui.main_window import MainWindow
 
 log = logging.getLogger("squall.app")
@@ -57,8 +58,9 @@ async def run_window(app: QApplication, core: AppCore) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, quit_requested.set)
 
-    await core.start([])
-    window = MainWindow(core.settings, core.profile.name, core.profile.auto)
+    features = build_features(core)
+    await core.start(components_in_start_order(features))
+    window = MainWindow(core.settings, core.profile.name, core.profile.auto, features)
     window.quit_requested.connect(quit_requested.set)
     window.show()
     # Announce readiness once Qt has processed the show and first paint events.

@@ -11,6 +11,7 @@ from pytestqt.qtbot import QtBot
 
 from core.app import AppCore
 from core.profile import open_profile
+from gui.features import build_features
 from gui.main_window import MainWindow, window_title
 from gui.runtime import run_window
 from tests.conftest import LoopRunner
@@ -25,7 +26,7 @@ def core(tmp_path: Path) -> AppCore:
 
 
 def test_three_tabs_each_say_what_they_will_show(qtbot: QtBot, core: AppCore) -> None:
-    window = MainWindow(core.settings, "default", auto_profile=False)
+    window = MainWindow(core.settings, "default", False, build_features(core))
     qtbot.addWidget(window)
     assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Downloads", "Chat", "Tasks"]
     for i in range(3):
@@ -42,7 +43,7 @@ def test_title_names_a_non_default_profile() -> None:
 
 
 def test_close_button_asks_to_quit_instead_of_closing(qtbot: QtBot, core: AppCore) -> None:
-    window = MainWindow(core.settings, "default", auto_profile=False)
+    window = MainWindow(core.settings, "default", False, build_features(core))
     qtbot.addWidget(window)
     window.show()
     with qtbot.waitSignal(window.quit_requested, timeout=1000):
@@ -54,7 +55,7 @@ def test_close_button_asks_to_quit_instead_of_closing(qtbot: QtBot, core: AppCor
 
 
 def test_about_opens_without_blocking(qtbot: QtBot, core: AppCore) -> None:
-    window = MainWindow(core.settings, "default", auto_profile=False)
+    window = MainWindow(core.settings, "default", False, build_features(core))
     qtbot.addWidget(window)
     window.show()
     box = window.show_about()  # returns at once: open(), not exec()

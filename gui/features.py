@@ -1,0 +1,74 @@
+"""The window's three features, each a core component (or several) plus the panel that shows it.
+
+This is the one place that wires a feature into the window: its tab, the core parts to start and stop, the
+status-bar widgets. Each feature's issue replaces its placeholder function body and touches nothing else here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QWidget
+
+from core.app import AppCore, Component
+
+
+@dataclass
+class Feature:
+    """One tab's worth of Squall.
+
+    Attributes:
+        title: the tab's title.
+        panel: the tab's widget.
+        components: core parts to start before the window shows (stopped in reverse order on quit).
+        start_rank: lower starts earlier and stops later (the monitor starts first to see everything).
+        status_widgets: permanent widgets for the status bar.
+        on_title: called with a setter the panel may use to change its tab title (unread counts).
+    """
+
+    title: str
+    panel: QWidget
+    components: list[Component] = field(default_factory=list)
+    start_rank: int = 50
+    status_widgets: list[QWidget] = field(default_factory=list)
+    on_title: Callable[[Callable[[str], None]], None] | None = None
+
+
+def placeholder(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    return label
+
+
+def downloads_feature(core: AppCore) -> Feature:
+    return Feature(
+        "Downloads", placeholder("Your downloads will appear here, each with its bytes, speed and time left.")
+    )
+
+
+def chat_feature(core: AppCore) -> Feature:
+    return Feature(
+        "Chat",
+        placeholder("Rooms shared with other Squall instances, on this machine or your LAN, will appear here."),
+    )
+
+
+def tasks_feature(core: AppCore) -> Feature:
+    return Feature(
+        "Tasks",
+        placeholder("Every asyncio task running inside Squall, and the health of its event loop, will appear here."),
+        start_rank=0,
+    )
+
+
+def build_features(core: AppCore) -> list[Feature]:
+    """The features in tab order."""
+    return [downloads_feature(core), chat_feature(core), tasks_feature(core)]
+
+
+def components_in_start_order(features: list[Feature]) -> list[Component]:
+    return [c for f in sorted(features, key=lambda f: f.start_rank) for c in f.components]
