@@ -31,7 +31,9 @@ declare -A PKG=(
   [libxcb-util.so.1]=libxcb-util1 [libxcb-xfixes.so.0]=libxcb-xfixes0 [libxcb-xkb.so.1]=libxcb-xkb1
   [libxcb.so.1]=libxcb1 [libxkbcommon-x11.so.0]=libxkbcommon-x11-0 [libxkbcommon.so.0]=libxkbcommon0
   [libzstd.so.1]=libzstd1 [libbrotlidec.so.1]=libbrotli1 [libbrotlicommon.so.1]=libbrotli1
-  [libpcre2-8.so.0]=libpcre2-8-0 [libstdc++.so.6]=libstdc++6
+  [libpcre2-8.so.0]=libpcre2-8-0 [libstdc++.so.6]=libstdc++6 [libdrm.so.2]=libdrm2
+  [libwayland-client.so.0]=libwayland-client0 [libwayland-cursor.so.0]=libwayland-cursor0
+  [libwayland-egl.so.1]=libwayland-egl1 [libwayland-server.so.0]=libwayland-server0
 )
 
 install_packages() {  # install_packages WHY PKG...
