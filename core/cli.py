@@ -93,5 +93,5 @@ def display_problem(env: dict[str, str] | None = None) -> str | None:
         return None
     return (
         "squall: the window needs a display, and neither DISPLAY nor WAYLAND_DISPLAY is set; "
-        "run it inside a desktop session, or headless with: xvfb-run -a python main.py"
+        "run it in a desktop session, or headless under Xvfb: xvfb-run -a ./dev.sh run (or xvfb-run -a python main.py)"
     )
