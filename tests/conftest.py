@@ -53,6 +53,12 @@ class LoopRunner:
             pytest.fail("event loop problems:\n" + "\n".join(problems), pytrace=False)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "allow_logs(*patterns): WARNING+ log records matching one of these regexes are expected"
+    )
+
+
 @pytest.fixture
 def aloop() -> Iterator[LoopRunner]:
     """A fresh asyncio loop for core tests: `aloop.run(coro, timeout)`."""
