@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 def main(argv: Sequence[str] | None = None) -> int:
     from core import cli
+    from core.app import LaunchOptions
     from core.errors import ProfileError, ProfileInUseError, SquallError
     from core.logs import setup_logging
     from core.profile import open_profile
@@ -34,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"squall: the default profile is in use; using profile {profile.name!r}", file=sys.stderr)
         from gui.runtime import run  # Qt is imported only when a window is really wanted
 
-        return run(profile)
+        return run(profile, LaunchOptions(hub=args.hub))
     except SquallError as exc:
         print(f"squall: {exc}", file=sys.stderr)
         return cli.EXIT_FAILED

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
+from dataclasses import dataclass
 from typing import Protocol
 
 from core import db
@@ -27,6 +28,17 @@ class Component(Protocol):
     async def stop(self, timeout: float) -> None: ...
 
 
+@dataclass(frozen=True)
+class LaunchOptions:
+    """What the command line asked of this run, beyond the profile.
+
+    Attributes:
+        hub: "HOST:PORT" of the chat hub to join (or host), overriding the `chat.hub` setting; None: the setting.
+    """
+
+    hub: str | None = None
+
+
 class AppCore:
     """Everything one window runs, minus the window.
 
@@ -34,11 +46,13 @@ class AppCore:
         profile: the open, locked profile.
         conn: the profile database.
         settings: persisted settings.
+        options: what the command line asked of this run.
         components: started components, in start order.
     """
 
-    def __init__(self, profile: Profile) -> None:
+    def __init__(self, profile: Profile, options: LaunchOptions | None = None) -> None:
         self.profile = profile
+        self.options = options or LaunchOptions()
         self.conn: sqlite3.Connection = db.connect(profile.path / "squall.db")
         db.migrate(self.conn, PROFILE_MIGRATIONS, what="profile")
         self.settings = Settings(self.conn)

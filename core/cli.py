@@ -61,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="open this profile (default: 'default', or the next free one if another instance has it)",
     )
+    parser.add_argument(
+        "--hub",
+        metavar="HOST:PORT",
+        type=host_port,
+        help="chat hub to join, or to host if none answers there (default: the chat.hub setting, 127.0.0.1:8765)",
+    )
     _add_common(parser, in_mode=False)
     modes = parser.add_subparsers(dest="mode", metavar="MODE", title="modes")
     for name, module_name in MODES.items():
@@ -75,6 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
         module.add_arguments(mode)
         mode.set_defaults(run=module.run)
     return parser
+
+
+def host_port(value: str) -> str:
+    """argparse type for HOST:PORT (IPv6 hosts in brackets: [::1]:8765)."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"{value!r} is not HOST:PORT with a port from 1 to 65535")
+    return value
 
 
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:

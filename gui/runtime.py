@@ -20,7 +20,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from core.app import AppCore
+from core.app import AppCore, LaunchOptions
 from core.profile import Profile
 from core.version import __version__
 from gui import qt_logging
@@ -79,11 +79,11 @@ async def run_window(app: QApplication, core: AppCore) -> int:
     return 0
 
 
-def run(profile: Profile) -> int:
+def run(profile: Profile, options: LaunchOptions | None = None) -> int:
     """Run the GUI for an open profile; returns the process exit code."""
     qt_logging.install()
     sys.excepthook = _excepthook
     app = make_application(sys.argv[0] if sys.argv else "squall")
-    core = AppCore(profile)
+    core = AppCore(profile, options)
     with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
         return runner.run(run_window(app, core))

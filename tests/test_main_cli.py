@@ -63,3 +63,9 @@ def test_profile_in_use_is_refused_with_exit_3(tmp_path: Path) -> None:
     assert result.returncode == 3
     assert "in use by another Squall" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_hub_option_wants_host_and_port() -> None:
+    result = run_main("--hub", "localhost")
+    assert result.returncode == 2
+    assert "'localhost' is not HOST:PORT" in result.stderr
