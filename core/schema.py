@@ -8,4 +8,16 @@ from core.db import Migration
 PROFILE_MIGRATIONS: list[Migration] = [
     # 1: settings, as JSON values by key
     ("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",),
+    # 2: the download queue and history (core/downloads/store.py); segments only for segmented downloads
+    (
+        "CREATE TABLE downloads (id INTEGER PRIMARY KEY AUTOINCREMENT, url TEXT NOT NULL, folder TEXT NOT NULL,"
+        " requested_name TEXT, name TEXT NOT NULL DEFAULT '', state TEXT NOT NULL,"
+        " received INTEGER NOT NULL DEFAULT 0, total INTEGER, etag TEXT, last_modified TEXT,"
+        " no_ranges INTEGER NOT NULL DEFAULT 0, sha256_expected TEXT, sha256_actual TEXT,"
+        " rate_limit INTEGER NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '',"
+        " attempts INTEGER NOT NULL DEFAULT 0, added_at REAL NOT NULL, finished_at REAL)",
+        "CREATE INDEX downloads_by_url ON downloads (url, folder)",
+        "CREATE TABLE download_segments (download_id INTEGER NOT NULL REFERENCES downloads (id) ON DELETE CASCADE,"
+        " start INTEGER NOT NULL, end INTEGER NOT NULL, received INTEGER NOT NULL, PRIMARY KEY (download_id, start))",
+    ),
 ]

@@ -1,0 +1,631 @@
+"""One attempt at one download: requests (redirects checked hop by hop), resume rules, segments, the .part, the
+hash and the final rename. The engine decides when attempts happen and what a failure means for the queue.
+
+Resume rules (never append bytes of another version of the file):
+- a .part continues only with `Range: bytes=N-` + `If-Range: <validator>`, and only a 206 whose Content-Range
+  starts at N and ends at the stored length is appended; 200 means the file changed (or Range is ignored) and
+  the body is written from byte 0 over a truncated .part; any other range raises RestartNeededError.
+- without a validator (no strong ETag, no Last-Modified) nothing is resumed: the download starts again.
+- 416 on resume: complete if every byte is already here, otherwise start again.
+Segments: a fresh download asks for `bytes=0-`; a 206 for a file >= segment_threshold with a validator is split
+into ranges, preallocated, and filled by extra connections taken from free slots; each range resumes alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import ssl
+import time
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from core.downloads import names
+from core.downloads.errors import RestartNeededError, TransferError
+from core.downloads.http import DownloadClient, Response, Transfer
+from core.downloads.model import Item, Segment, State
+from core.downloads.partfile import Hasher, PartFile
+from core.downloads.ratelimit import Limiter, TokenBucket
+from core.downloads.retry import Timeouts, parse_retry_after
+from core.downloads.store import Store
+from core.supervisor import Supervisor
+
+T = TypeVar("T")
+REDIRECTS = (301, 302, 303, 307, 308)
+RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+_CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
+_UNSATISFIED_RANGE = re.compile(r"bytes\s+\*/(\d+)\s*$", re.IGNORECASE)
+
+
+@dataclass
+class Services:
+    """What an attempt needs from its engine.
+
+    Attributes:
+        client, executor, store, limiter, supervisor: shared engine parts.
+        timeouts: phase timeouts.
+        max_redirects: hops followed before giving up.
+        max_segments: ranged connections per download at most.
+        segment_threshold: files at least this big are split when the server supports ranges.
+        ssl_context: None for the system's trusted certificates (tests inject their own CA).
+        mark: tell the engine an item changed (next snapshot batch).
+        extra_slot: take one more connection slot for a segment if one is free and nobody queues (True if taken).
+        give_slot: return an extra slot.
+        bucket: the per-download token bucket, or None.
+    """
+
+    client: DownloadClient
+    executor: Executor
+    store: Store
+    limiter: Limiter
+    supervisor: Supervisor
+    timeouts: Timeouts
+    max_redirects: int
+    max_segments: int
+    segment_threshold: int
+    ssl_context: ssl.SSLContext | None
+    mark: Callable[[Item], None]
+    extra_slot: Callable[[Item], bool]
+    give_slot: Callable[[Item], None]
+    bucket: Callable[[Item], TokenBucket | None]
+
+
+def status_error(response: Response) -> TransferError:
+    text = f"server said {response.code} {response.reason}".rstrip()
+    if response.code in RETRYABLE_STATUS:
+        return TransferError(text, retryable=True, retry_after=parse_retry_after(response.headers.get("Retry-After")))
+    return TransferError(text, retryable=False)
+
+
+def validator(item: Item) -> str | None:
+    """What If-Range may carry: a strong ETag, else Last-Modified (weak ETags are not allowed there)."""
+    if item.etag and not item.etag.startswith("W/"):
+        return item.etag
+    return item.last_modified
+
+
+def parse_content_range(value: str | None) -> tuple[int, int, int | None] | None:
+    """(first, last, total or None) from `bytes first-last/total`; None when absent or malformed."""
+    match = _CONTENT_RANGE.match(value or "")
+    if match is None:
+        return None
+    first, last, total = match.groups()
+    return int(first), int(last), None if total == "*" else int(total)
+
+
+class Run:
+    """One attempt at a download, from the first request to the renamed file (or the first failure).
+
+    Attributes:
+        item: the download.
+        part: the open .part, once the name is known.
+        hasher: the SHA-256 following the .part.
+        intent: why the engine stopped this run ("pause", "cancel", "remove", "stop"), or None.
+        error: the first failure of any of its connections.
+        final_url: the URL after redirects (what segment connections ask for).
+    """
+
+    def __init__(self, item: Item, services: Services) -> None:
+        self.item = item
+        self.svc = services
+        self.part: PartFile | None = None
+        self.hasher: Hasher | None = None
+        self.intent: str | None = None
+        self.delete_file = False
+        self.error: TransferError | None = None
+        self.final_url = item.url
+        self.task: asyncio.Task[None] | None = None
+        self.transfers: set[Transfer] = set()
+        self.lanes: set[asyncio.Task[None]] = set()
+        self.jobs: set[Future[Any]] = set()
+        self.checkpointing = False
+        self.last_checkpoint = time.monotonic()
+        self.generation = 0  # bumped when the .part restarts from byte 0: older checkpoints no longer apply
+        self._since_poke = 0
+
+    # --- executor jobs, tracked so nothing closes the fd under a running job ------------------------
+
+    async def io(self, fn: Callable[..., T], *args: Any) -> T:
+        job = self.svc.executor.submit(fn, *args)
+        self.jobs.add(job)
+        try:
+            return await asyncio.wrap_future(job)
+        finally:
+            if job.done():
+                self.jobs.discard(job)
+
+    async def wait_jobs(self) -> None:
+        pending = [j for j in self.jobs if not j.done()]
+        if pending:
+            await asyncio.wait([asyncio.wrap_future(j) for j in pending])
+        self.jobs.clear()
+
+    # --- control ----------------------------------------------------------------------------------
+
+    def fail(self, error: TransferError) -> None:
+        """Record the first failure and stop every connection of this run."""
+        if self.error is None:
+            self.error = error
+        self.abort_all()
+
+    def abort_all(self, error: TransferError | None = None) -> None:
+        for transfer in list(self.transfers):
+            transfer.abort(error)
+
+    # --- the attempt ------------------------------------------------------------------------------
+
+    async def execute(self) -> None:
+        """Download until complete (state COMPLETED, or FAILED on a checksum mismatch); raise TransferError."""
+        item = self.item
+        if item.name:
+            await self._open_existing()
+            if self.part is not None and self.part.already_final:
+                await self._complete_existing()
+                return
+        if len(item.segments) > 1:
+            await self._run_segments()
+        else:
+            await self._single()
+        if self.error is not None:
+            raise self.error
+        await self._finish()
+
+    async def _open_existing(self) -> None:
+        item = self.item
+        self.part = await self.io(PartFile.reopen, Path(item.folder), item.name)
+        self.hasher = Hasher(self.part.path, self.svc.executor)
+        size = await self.io(self.part.size)
+        if len(item.segments) == 1:
+            segment = item.segments[0]
+            keep = min(segment.saved, segment.received, size)
+            if size > keep:
+                await self.io(self.part.truncate, keep)  # bytes past the last checkpoint are not trusted
+            segment.received = segment.saved = keep
+        elif size < (item.total or 0):
+            # The preallocated .part is gone or short: its segments cannot be trusted.
+            item.segments = [Segment(0, item.total)]
+            await self.io(self.part.truncate, 0)
+
+    async def _complete_existing(self) -> None:
+        """A crash hit between linking the final name and removing the .part: the file is complete."""
+        item = self.item
+        assert self.part is not None
+        final = Path(item.folder) / item.name
+        hasher = Hasher(final, self.svc.executor)
+        try:
+            item.sha256_actual = await hasher.result(item.total or 0)
+        finally:
+            await hasher.close()
+        self.part.close()
+        self.part = None
+        self._set_done()
+
+    # --- single stream ------------------------------------------------------------------------------
+
+    async def _single(self) -> None:
+        item = self.item
+        segment = item.segments[0]
+        headers: dict[str, str] = {}
+        resume_from = segment.received
+        if resume_from > 0 and (item.no_ranges or validator(item) is None or item.total is None):
+            resume_from = 0  # nothing proves the server still has this version: start again
+        if resume_from > 0:
+            headers["Range"] = f"bytes={resume_from}-"
+            headers["If-Range"] = validator(item) or ""
+        elif not item.no_ranges:
+            headers["Range"] = "bytes=0-"  # also tells us whether ranges (and so segments) work
+        writer = _Writer(self, segment)
+
+        def on_headers(response: Response) -> None:
+            if response.code == 200:
+                if resume_from > 0:
+                    writer.restart = True  # the file changed, or Range was ignored: rewrite from byte 0
+                item.total = _content_length(response)
+                self._take_validators(response)
+                segment.end = item.total
+            elif response.code == 206:
+                self._accept_206(response, resume_from, writer)
+            else:
+                return
+            if resume_from == 0:
+                writer.restart = True
+            self.svc.mark(item)
+
+        segment.busy = True
+        try:
+            response = await self._request(headers, on_headers, writer)
+        finally:
+            segment.busy = False
+        if response.code == 416:
+            self._on_416(response, resume_from)
+            return
+        if not writer.prepared:
+            await writer.prepare()  # an empty body: no chunk ever came
+        if len(item.segments) > 1:
+            await self._run_segments()
+            return
+        if segment.end is None and response.complete:
+            segment.end = item.total = segment.received  # no length announced: the end of the body is the end
+        if not segment.done:
+            raise TransferError(
+                f"the server sent {segment.received} of {segment.end} bytes and stopped", retryable=True
+            )
+
+    def _accept_206(self, response: Response, resume_from: int, writer: _Writer) -> None:
+        item = self.item
+        span = parse_content_range(response.headers.get("Content-Range"))
+        total = span[2] if span is not None else None
+        if span is None or total is None:
+            item.no_ranges = True
+            raise RestartNeededError(
+                f"the server sent a partial answer without a usable Content-Range "
+                f"({response.headers.get('Content-Range')!r}); downloading again without ranges"
+            )
+        first, last = span[0], span[1]
+        if first != resume_from or last != total - 1 or (resume_from > 0 and total != item.total):
+            item.no_ranges = True
+            raise RestartNeededError(
+                f"the server sent bytes {first}-{last}/{total} when asked for {resume_from}-"
+                f"{'' if item.total is None else item.total - 1}; downloading again without ranges"
+            )
+        length = _content_length(response)
+        if length is not None and length != last - first + 1:
+            item.no_ranges = True
+            raise RestartNeededError("the server's Content-Length does not match its Content-Range; starting again")
+        if resume_from == 0:
+            item.total = total
+            self._take_validators(response)
+        segment = item.segments[0]
+        segment.end = total
+        if (
+            resume_from == 0
+            and total >= self.svc.segment_threshold
+            and self.svc.max_segments > 1
+            and validator(item) is not None
+        ):
+            writer.split = True
+
+    def _on_416(self, response: Response, resume_from: int) -> None:
+        item = self.item
+        unsatisfied = _UNSATISFIED_RANGE.match(response.headers.get("Content-Range") or "")
+        server_total = int(unsatisfied.group(1)) if unsatisfied else None
+        if resume_from > 0 and server_total is not None and server_total == item.total == resume_from:
+            item.segments[0].end = item.total  # every byte is already here
+            return
+        if resume_from == 0:
+            item.no_ranges = True
+        raise RestartNeededError("the server refused the byte range (416); downloading the whole file again")
+
+    def _take_validators(self, response: Response) -> None:
+        self.item.etag = response.headers.get("ETag")
+        self.item.last_modified = response.headers.get("Last-Modified")
+
+    # --- segments -----------------------------------------------------------------------------------
+
+    def split(self) -> None:
+        """Cut the single range into up to max_segments ranges; segment 0 keeps what is already written."""
+        item = self.item
+        assert item.total is not None
+        first = item.segments[0]
+        count = max(1, min(self.svc.max_segments, item.total // (4 * 1024 * 1024)))
+        size = -(-item.total // count)
+        segments = [Segment(i * size, min(item.total, (i + 1) * size)) for i in range(count)]
+        segments[0].received, segments[0].saved, segments[0].busy = first.received, first.saved, first.busy
+        item.segments = segments
+
+    def start_lanes(self, *, main_will_claim: bool) -> None:
+        """Open extra connections for unclaimed segments, one per free slot (never more than needed)."""
+        idle = sum(1 for s in self.item.segments if not s.busy and not s.done)
+        running = sum(1 for t in self.lanes if not t.done())
+        for _ in range(idle - running - (1 if main_will_claim else 0)):
+            if not self.svc.extra_slot(self.item):
+                break
+            task = self.svc.supervisor.start(
+                self._extra_lane(),
+                name=f"download:{self.item.id}:segment:{len(self.lanes) + 1}",
+                what=f"an extra connection for download {self.item.id}",
+            )
+            self.lanes.add(task)
+
+    async def _extra_lane(self) -> None:
+        try:
+            await self._lane()
+        finally:
+            self.svc.give_slot(self.item)
+
+    async def _lane(self) -> None:
+        while self.error is None:
+            segment = next((s for s in self.item.segments if not s.busy and not s.done), None)
+            if segment is None:
+                return
+            segment.busy = True
+            try:
+                await self._fetch_segment(segment)
+            except TransferError as exc:
+                self.fail(exc)
+            finally:
+                segment.busy = False
+
+    async def _run_segments(self) -> None:
+        if self.item.state is not State.DOWNLOADING:
+            self.item.state = State.DOWNLOADING
+            self.svc.mark(self.item)
+        self.start_lanes(main_will_claim=True)
+        await self._lane()
+        if self.lanes:
+            await asyncio.wait(list(self.lanes))
+        if self.error is None and not all(s.done for s in self.item.segments):
+            raise TransferError("a segment ended early", retryable=True)
+
+    async def _fetch_segment(self, segment: Segment) -> None:
+        item = self.item
+        assert segment.end is not None
+        tag = validator(item)
+        headers = {"Range": f"bytes={segment.offset}-{segment.end - 1}"}
+        if tag:
+            headers["If-Range"] = tag
+        writer = _Writer(self, segment)
+        writer.prepared = True  # lanes start after the .part was prepared
+
+        def on_headers(response: Response) -> None:
+            if response.code == 200:
+                raise RestartNeededError("the file changed on the server since the download started; starting again")
+            if response.code != 206:
+                return
+            span = parse_content_range(response.headers.get("Content-Range"))
+            assert segment.end is not None
+            if span is None or span != (segment.offset, segment.end - 1, item.total):
+                item.no_ranges = True
+                raise RestartNeededError(
+                    f"the server answered a range request with {response.headers.get('Content-Range')!r}; "
+                    "downloading again without ranges"
+                )
+
+        response = await self._request(headers, on_headers, writer, url=self.final_url)
+        if response.code == 416:
+            raise RestartNeededError("the server refused a byte range (416); downloading the whole file again")
+        if not segment.done and self.error is None:
+            raise TransferError("the server closed a segment's connection early", retryable=True)
+
+    # --- requests and redirects ---------------------------------------------------------------------
+
+    async def _request(
+        self,
+        headers: dict[str, str],
+        on_headers: Callable[[Response], None],
+        writer: _Writer,
+        *,
+        url: str | None = None,
+    ) -> Response:
+        """GET with redirects followed here (http/https only, no loops, at most max_redirects hops)."""
+        current = url or self.item.url
+        seen = [current]
+        for _hop in range(self.svc.max_redirects + 1):
+            if self.error is not None:
+                raise self.error
+
+            def headers_seen(response: Response) -> None:
+                if 200 <= response.code < 300:
+                    on_headers(response)
+                    if response.code not in (200, 206):
+                        raise TransferError(f"server said {response.code} {response.reason}", retryable=False)
+                elif writer.transfer is not None:
+                    writer.transfer.abort()  # redirects and errors: the status line is all we need
+
+            transfer = Transfer(
+                self.svc.client,
+                current,
+                headers,
+                timeouts=self.svc.timeouts,
+                on_headers=headers_seen,
+                on_chunk=writer.on_chunk,
+                on_abort=self.svc.limiter.changed,
+                ssl_context=self.svc.ssl_context,
+            )
+            writer.transfer = transfer
+            self.transfers.add(transfer)
+            try:
+                response = await transfer.run()
+            finally:
+                self.transfers.discard(transfer)
+            if response.code in REDIRECTS and response.headers.get("Location"):
+                target = urllib.parse.urljoin(current, response.headers["Location"])
+                scheme = urllib.parse.urlsplit(target).scheme.lower()
+                if scheme not in ("http", "https"):
+                    raise TransferError(
+                        f"the server redirected to {target!r}; only http:// and https:// redirects are followed",
+                        retryable=False,
+                    )
+                if target in seen:
+                    raise TransferError(
+                        f"the server redirects in a loop ({' -> '.join([*seen, target])})", retryable=False
+                    )
+                seen.append(target)
+                current = target
+                continue
+            if response.code in (200, 206, 416):
+                self.final_url = current
+                return response
+            raise status_error(response)
+        raise TransferError(
+            f"too many redirects (more than {self.svc.max_redirects}), last to {current}", retryable=False
+        )
+
+    # --- the end ------------------------------------------------------------------------------------
+
+    async def _finish(self) -> None:
+        item = self.item
+        assert self.part is not None
+        assert self.hasher is not None
+        item.state = State.VERIFYING
+        self.svc.mark(item)
+        size = item.received
+        item.total = size
+        item.sha256_actual = await self.hasher.result(size)
+        await self.hasher.close()
+        if item.sha256_expected and item.sha256_actual != item.sha256_expected:
+            part = self.part
+            self.part = None
+            await self.io(part.close)
+            await self.io(PartFile.delete, part.folder, part.name, True)
+            item.segments = [Segment(0, None)]
+            raise TransferError(
+                f"checksum mismatch: expected {item.sha256_expected}, got {item.sha256_actual}; "
+                "the damaged file was deleted, retry to download it again",
+                retryable=False,
+            )
+        item.name = await self.io(self.part.finish)
+        self.part = None
+        self._set_done()
+
+    def _set_done(self) -> None:
+        item = self.item
+        for segment in item.segments:
+            segment.saved = segment.received
+        item.state = State.COMPLETED
+        item.error = ""
+        item.next_try_at = None
+        item.finished_at = time.time()
+        self.svc.store.save(item, segments=len(item.segments) > 1)
+        self.svc.mark(item)
+
+    async def checkpoint(self) -> None:
+        """Make written bytes durable (fdatasync), then record them; never the other way round."""
+        part = self.part
+        if part is None or self.checkpointing:
+            return
+        item = self.item
+        captured = [s.received for s in item.segments]
+        segments = list(item.segments)
+        if all(s.saved == c for s, c in zip(segments, captured, strict=True)):
+            return
+        generation = self.generation
+        self.checkpointing = True
+        try:
+            await self.io(part.sync)
+            if item.segments is segments and generation == self.generation and self.part is part:
+                for segment, value in zip(segments, captured, strict=True):
+                    segment.saved = value
+                self.svc.store.save(item, segments=len(segments) > 1)
+        finally:
+            self.checkpointing = False
+            self.last_checkpoint = time.monotonic()
+
+    def poke_hasher(self, written: int) -> None:
+        self._since_poke += written
+        if self.hasher is not None and self._since_poke >= Hasher.STEP:
+            self._since_poke = 0
+            self.hasher.poke(self.item.frontier())
+
+
+def _content_length(response: Response) -> int | None:
+    value = response.headers.get("Content-Length")
+    if value is None or not value.strip().isdigit():
+        return None
+    return int(value)
+
+
+class _Writer:
+    """Writes one response's body into a segment of the .part, throttled by the speed limits.
+
+    Attributes:
+        segment: where the bytes go.
+        transfer: the request whose body this is.
+        prepared: the .part is open (and restarted or split as the headers asked).
+        restart: rewrite the .part from byte 0 (a fresh download, or the file changed).
+        split: the headers allow segments: split and preallocate before writing.
+        stop_at_end: the request asked for more than this segment; stop reading at its end.
+    """
+
+    def __init__(self, run: Run, segment: Segment) -> None:
+        self.run = run
+        self.segment = segment
+        self.transfer: Transfer | None = None
+        self.prepared = False
+        self.restart = False
+        self.split = False
+        self.stop_at_end = False
+
+    async def prepare(self) -> None:
+        """Before the first byte: reserve or reopen the .part, restart or split it, record the name."""
+        run, item = self.run, self.run.item
+        fresh = False
+        if run.part is None:
+            if item.name:
+                run.part = await run.io(PartFile.reopen, Path(item.folder), item.name)
+            else:
+                response = self.transfer.response if self.transfer is not None else None
+                disposition = response.headers.get("Content-Disposition") if response is not None else None
+                wanted = names.choose(item.requested_name, disposition, run.final_url)
+                run.part = await run.io(PartFile.reserve, Path(item.folder), wanted, ())
+                item.name = run.part.name
+                fresh = True
+            run.hasher = Hasher(run.part.path, run.svc.executor)
+        if self.restart:
+            run.generation += 1
+            self.segment.received = self.segment.saved = 0
+            if not fresh:
+                assert run.hasher is not None
+                await run.io(run.part.truncate, 0)
+                await run.hasher.reset()
+        if self.split:
+            assert item.total is not None
+            run.split()
+            self.segment = item.segments[0]
+            self.stop_at_end = True
+            await run.io(run.part.preallocate, item.total)
+        item.state = State.DOWNLOADING
+        run.svc.store.save(item, segments=True)
+        run.svc.mark(item)
+        self.prepared = True
+        if self.split:
+            run.start_lanes(main_will_claim=False)
+
+    def on_chunk(self, chunk: bytes) -> Awaitable[None] | None:
+        if not self.prepared:
+            return self._prepare_then_write(chunk)
+        return self._write(chunk)
+
+    async def _prepare_then_write(self, chunk: bytes) -> None:
+        await self.prepare()
+        pending = self._write(chunk)
+        if pending is not None:
+            await pending
+
+    def _write(self, chunk: bytes) -> Awaitable[None] | None:
+        run, segment = self.run, self.segment
+        assert run.part is not None
+        end = segment.end
+        offset = segment.offset
+        done = False
+        if end is not None and offset + len(chunk) >= end:
+            chunk = chunk[: end - offset]
+            done = True
+        if chunk:
+            run.part.write(chunk, offset)
+            segment.received += len(chunk)
+            run.poke_hasher(len(chunk))
+        if done:
+            if self.stop_at_end and self.transfer is not None:
+                self.transfer.abort()  # the rest of this response belongs to other segments
+            return None
+        bucket = run.svc.bucket(run.item)
+        limiter = run.svc.limiter
+        if bucket is None and limiter.bucket.rate <= 0:
+            return None
+        buckets = (limiter.bucket,) if bucket is None else (limiter.bucket, bucket)
+        for b in buckets:
+            b.consume(len(chunk))
+        if max(b.delay() for b in buckets) <= 0:
+            return None
+        return self._throttle(buckets)
+
+    async def _throttle(self, buckets: tuple[TokenBucket, ...]) -> None:
+        run = self.run
+        await run.svc.limiter.wait(buckets, lambda: run.error is not None or run.intent is not None)
+        if self.transfer is not None:
+            self.transfer.touch()  # time held back by our own limit is not the server's slowness

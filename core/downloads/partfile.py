@@ -1,0 +1,302 @@
+"""The NAME.part file a download writes, and the SHA-256 that follows it from disk.
+
+A .part is reserved with O_EXCL (so an existing file or another download's .part is never touched), flocked for
+as long as it is written (a second process gets PartLockedError), fdatasync'ed before its progress is recorded,
+and moved to its final name with link+unlink, which never replaces an existing file. Every open, truncate,
+fsync, close, delete and rename here is blocking and runs in an executor thread; only `write` (one chunk,
+pwrite into the page cache) runs on the loop. Nothing here touches SQLite or the network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import fcntl
+import hashlib
+import os
+from collections.abc import Collection
+from concurrent.futures import Executor, Future
+from pathlib import Path
+
+from core.downloads.errors import PartLockedError, TransferError
+from core.downloads.names import PART_SUFFIX, numbered
+
+MAX_NUMBERED = 1000
+
+
+def describe_os_error(exc: OSError, path: Path | str, doing: str) -> TransferError:
+    """A user-facing, non-retryable TransferError for a local file problem (disk full, permissions...)."""
+    code = exc.errno
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        text = f"the disk is full while {doing} {path}; free some space, then retry (the .part is kept)"
+    elif code == errno.EFBIG:
+        text = (
+            f"the file became too large for this file system or for the process's file size limit "
+            f"(ulimit -f) while {doing} {path}; the .part is kept"
+        )
+    elif code in (errno.EACCES, errno.EPERM, errno.EROFS):
+        text = f"permission denied while {doing} {path}; choose a folder you can write to"
+    else:
+        text = f"{exc.strerror or exc} while {doing} {path}"
+    return TransferError(text, retryable=False)
+
+
+def holder_pid(path: Path) -> int | None:
+    """The pid holding a flock on path, read from /proc/locks (Linux); None when it cannot be found."""
+    try:
+        st = os.stat(path)
+        with open("/proc/locks", encoding="ascii") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        fields = line.split()
+        # "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF" (blocked waiters have "->" after the number)
+        if "->" in fields:
+            continue
+        if len(fields) < 6 or fields[1] != "FLOCK":
+            continue
+        try:
+            major, minor, inode = fields[5].split(":")
+            if int(inode) == st.st_ino and (int(major, 16), int(minor, 16)) == (
+                os.major(st.st_dev),
+                os.minor(st.st_dev),
+            ):
+                pid = int(fields[4])
+                return pid if pid != os.getpid() else None
+        except ValueError:
+            continue
+    return None
+
+
+class PartFile:
+    """An open, locked NAME.part in a folder.
+
+    Attributes:
+        folder: the target folder.
+        name: the final file name (the .part is name + ".part").
+        fd: the open descriptor (O_RDWR), or -1 once closed.
+        already_final: reopen() found the final file already linked to the .part (a crash between the two
+            steps of finish()); the download is complete.
+    """
+
+    def __init__(self, folder: Path, name: str, fd: int) -> None:
+        self.folder = folder
+        self.name = name
+        self.fd = fd
+        self.already_final = False
+
+    @property
+    def path(self) -> Path:
+        return self.folder / (self.name + PART_SUFFIX)
+
+    # --- blocking: call these in an executor -------------------------------------------------------
+
+    @classmethod
+    def reserve(cls, folder: Path, wanted: str, taken: Collection[str]) -> PartFile:
+        """Create a new, locked `wanted.part` (or `wanted (n).part`) whose final name is free too."""
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise describe_os_error(exc, folder, "creating the folder") from exc
+        for n in range(MAX_NUMBERED):
+            name = numbered(wanted, n)
+            if name in taken or os.path.lexists(folder / name):
+                continue
+            try:
+                fd = os.open(folder / (name + PART_SUFFIX), os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise describe_os_error(exc, folder / (name + PART_SUFFIX), "creating") from exc
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a file we just created: nobody else has it
+            return cls(folder, name, fd)
+        raise TransferError(
+            f"{folder} already holds {MAX_NUMBERED} files named like {wanted!r}; tidy the folder, then retry",
+            retryable=False,
+        )
+
+    @classmethod
+    def reopen(cls, folder: Path, name: str) -> PartFile:
+        """Open (or recreate) an existing download's .part and lock it; PartLockedError if another has it."""
+        path = folder / (name + PART_SUFFIX)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise describe_os_error(exc, path, "opening") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise PartLockedError(str(path), holder_pid(path)) from None
+        part = cls(folder, name, fd)
+        final = folder / name
+        try:
+            if os.path.exists(final) and os.path.samefile(final, path):
+                os.unlink(path)
+                part.already_final = True
+        except OSError:
+            pass
+        return part
+
+    def size(self) -> int:
+        return os.fstat(self.fd).st_size
+
+    def truncate(self, size: int) -> None:
+        try:
+            os.ftruncate(self.fd, size)
+        except OSError as exc:
+            raise describe_os_error(exc, self.path, "truncating") from exc
+
+    def preallocate(self, size: int) -> None:
+        """Reserve the whole file up front, so a full disk shows before the download rather than during it."""
+        try:
+            os.posix_fallocate(self.fd, 0, size)
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+                raise describe_os_error(exc, self.path, "reserving space for") from exc
+            self.truncate(size)  # the file system cannot preallocate: a sparse file of the right size
+
+    def sync(self) -> None:
+        try:
+            os.fdatasync(self.fd)
+        except OSError as exc:
+            raise describe_os_error(exc, self.path, "saving") from exc
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            fd, self.fd = self.fd, -1
+            os.close(fd)  # also drops the flock
+
+    def finish(self) -> str:
+        """Sync, give the file its final name without replacing anything, close; returns the final name."""
+        self.sync()
+        part = self.path
+        for n in range(MAX_NUMBERED):
+            name = numbered(self.name, n)
+            target = self.folder / name
+            try:
+                os.link(part, target)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV):
+                    raise describe_os_error(exc, target, "naming") from exc
+                if os.path.lexists(target):  # no hard links here (FAT, some FUSE): check, then rename
+                    continue
+                os.rename(part, target)
+            else:
+                os.unlink(part)
+            self._sync_folder()
+            self.close()
+            self.name = name
+            return name
+        raise TransferError(f"no free name for {self.name} in {self.folder}; tidy the folder", retryable=False)
+
+    def _sync_folder(self) -> None:
+        try:
+            dfd = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError:
+            return
+        try:
+            os.fsync(dfd)
+        except OSError:
+            pass  # some file systems cannot sync a directory; the rename itself is already done
+        finally:
+            os.close(dfd)
+
+    @staticmethod
+    def delete(folder: Path, name: str, part: bool) -> None:
+        path = folder / (name + PART_SUFFIX if part else name)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+    # --- loop side ---------------------------------------------------------------------------------
+
+    def write(self, data: bytes | memoryview, offset: int) -> None:
+        """pwrite one chunk (small: it runs on the loop); raises TransferError for disk full and the like."""
+        view = memoryview(data)
+        try:
+            while view:
+                written = os.pwrite(self.fd, view, offset)
+                view = view[written:]
+                offset += written
+        except OSError as exc:
+            raise describe_os_error(exc, self.path, "writing") from exc
+
+
+class Hasher:
+    """SHA-256 of a file's contiguous prefix, read back from the page cache in an executor thread.
+
+    It follows the download's frontier (poke), so hashing uses the other core while bytes arrive, covers what
+    was already on disk when resuming, and works for segments arriving out of order. The loop never hashes.
+
+    Attributes:
+        hashed: bytes hashed so far (the loop reads it only when no job runs).
+    """
+
+    STEP = 4 * 1024 * 1024
+    BLOCK = 1024 * 1024
+
+    def __init__(self, path: Path, executor: Executor) -> None:
+        self.path = path
+        self.hashed = 0
+        self._executor = executor
+        self._sha = hashlib.sha256()
+        self._fd = -1
+        self._job: Future[None] | None = None
+
+    def _work(self, target: int) -> None:
+        if self._fd < 0:
+            self._fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        while self.hashed < target:
+            data = os.pread(self._fd, min(self.BLOCK, target - self.hashed), self.hashed)
+            if not data:
+                raise TransferError(f"{self.path} is shorter than expected while checking it", retryable=True)
+            self._sha.update(data)
+            self.hashed += len(data)
+
+    def poke(self, frontier: int) -> None:
+        """Hash further in the background when at least STEP new contiguous bytes are on disk."""
+        job = self._job
+        if job is not None:
+            if not job.done() or (not job.cancelled() and job.exception() is not None):
+                return  # still running, or failed: result() reports the failure
+            self._job = None
+        if frontier - self.hashed >= self.STEP:
+            self._job = self._executor.submit(self._work, frontier)
+
+    async def _drain(self) -> None:
+        """Wait for the running job; it stays referenced until done, even if our task is cancelled meanwhile."""
+        job = self._job
+        if job is None:
+            return
+        try:
+            if not job.cancelled():
+                await asyncio.wrap_future(job)
+        finally:
+            if job.done():
+                self._job = None
+
+    async def result(self, size: int) -> str:
+        """Finish hashing the first `size` bytes and return the hex digest."""
+        await self._drain()
+        self._job = self._executor.submit(self._work, size)
+        await self._drain()
+        return self._sha.hexdigest()
+
+    async def reset(self) -> None:
+        """Start over (the file is being rewritten from byte 0)."""
+        with contextlib.suppress(OSError, TransferError):
+            await self._drain()
+        self._sha = hashlib.sha256()
+        self.hashed = 0
+
+    async def close(self) -> None:
+        with contextlib.suppress(OSError, TransferError):
+            await self._drain()
+        if self._fd >= 0:
+            fd, self._fd = self._fd, -1
+            await asyncio.get_running_loop().run_in_executor(self._executor, os.close, fd)
