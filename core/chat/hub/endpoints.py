@@ -1,0 +1,170 @@
+"""The hub's HTTP endpoints: POST /api/token (native clients), GET/POST /login (browsers, XSRF-protected),
+GET /health. Plus the behaviour every hub handler shares: JSON errors, quiet logging, no secrets in logs.
+
+Handlers get the hub's parts through initialize(ctx=...). Request bodies are small by construction (the server's
+max_body_size); nothing here blocks the loop.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+from typing import Any
+
+from tornado.web import HTTPError, RequestHandler
+
+from core.chat.hub.auth import COOKIE_NAME
+from core.chat.hub.context import HubContext
+from core.chat.protocol import nick_problem
+
+log = logging.getLogger("squall.chat.hub")
+access_log = logging.getLogger("squall.chat.hub.access")
+
+
+class ApiError(HTTPError):
+    """An HTTP error whose message is meant for the client (sent as {"error": message}); logged at info."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(status)
+        self.message = message
+
+
+def log_request(handler: RequestHandler) -> None:
+    """Access log: the path only (never the query string or headers, so no token can land in a log).
+
+    Client mistakes (4xx) are routine for a public hub and go to info; server faults (5xx) to error.
+    """
+    status = handler.get_status()
+    level = logging.ERROR if status >= 500 else logging.INFO if status >= 400 else logging.DEBUG
+    request = handler.request
+    access_log.log(
+        level,
+        "%d %s %s (%s) %.1f ms",
+        status,
+        request.method,
+        request.path,
+        request.remote_ip,
+        1000.0 * request.request_time(),
+    )
+
+
+class HubHandlerMixin(RequestHandler):
+    """JSON errors and quiet logs for every hub handler (the WebSocket one included)."""
+
+    ctx: HubContext
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        message = exc.message if isinstance(exc, ApiError) else self._reason
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps({"error": message}))
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        if isinstance(value, ApiError):
+            return  # an answer we chose to give: the access log has the line
+        if isinstance(value, HTTPError):
+            # Tornado logs HTTPErrors with a log_message (XSRF failures) as warnings with the request line;
+            # they are client mistakes: info, and only the path.
+            log.info("%d %s %s: %s", value.status_code, self.request.method, self.request.path, value.log_message)
+        else:
+            super().log_exception(typ, value, tb)
+
+
+class HubHandler(HubHandlerMixin):
+    def initialize(self, ctx: HubContext) -> None:
+        self.ctx = ctx
+
+    def set_default_headers(self) -> None:
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("Referrer-Policy", "no-referrer")
+
+
+def check_login(ctx: HubContext, ip: str, nick: object, passphrase: object) -> str:
+    """The nick, if the passphrase is right and the nick valid; else an ApiError (400, 401 or 429)."""
+    if ctx.throttle.blocked(ip):
+        raise ApiError(429, "too many wrong passphrases from your address: wait a minute and try again")
+    problem = nick_problem(nick)
+    if problem:
+        raise ApiError(400, problem)
+    if not ctx.authority.passphrase_ok(passphrase):
+        ctx.throttle.failed(ip)
+        log.info("wrong passphrase from %s", ip)
+        raise ApiError(401, "wrong passphrase: ask the hub's owner for it")
+    assert isinstance(nick, str)
+    return nick
+
+
+class TokenHandler(HubHandler):
+    """POST /api/token {"nick", "passphrase"} -> {"token", "nick", "expires_in"}."""
+
+    def check_xsrf_cookie(self) -> None:
+        # Deliberately exempt from XSRF: the credential is the passphrase in the body, not an ambient cookie, so
+        # a forged cross-site request gains nothing it did not already know.
+        return
+
+    def post(self) -> None:
+        try:
+            body = json.loads(self.request.body or b"null")
+        except (ValueError, RecursionError):
+            raise ApiError(400, 'the body must be JSON: {"nick": "...", "passphrase": "..."}') from None
+        if not isinstance(body, dict):
+            raise ApiError(400, 'the body must be a JSON object: {"nick": "...", "passphrase": "..."}')
+        nick = check_login(self.ctx, self.request.remote_ip or "?", body.get("nick"), body.get("passphrase"))
+        token = self.ctx.authority.token_for(nick)
+        self.write({"token": token, "nick": nick, "expires_in": int(self.ctx.config.token_ttl)})
+
+
+_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>Squall hub</title></head>
+<body>{body}</body></html>
+"""
+
+
+class LoginHandler(HubHandler):
+    """GET /login shows a form; POST /login (XSRF-checked by Tornado) sets the signed login cookie."""
+
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        self.set_header("Content-Security-Policy", "default-src 'none'; form-action 'self'; frame-ancestors 'none'")
+        self.set_header("X-Frame-Options", "DENY")
+
+    def get(self) -> None:
+        form = (
+            '<form method="post" action="/login">'
+            f"{self.xsrf_form_html()}"
+            '<label>Nick <input name="nick" maxlength="32" required></label> '
+            '<label>Passphrase <input name="passphrase" type="password" required></label> '
+            '<button type="submit">Sign in</button></form>'
+        )
+        self.write(_PAGE.format(body=form))
+
+    def post(self) -> None:
+        nick = check_login(
+            self.ctx,
+            self.request.remote_ip or "?",
+            self.get_body_argument("nick", ""),
+            self.get_body_argument("passphrase", ""),
+        )
+        self.set_cookie(
+            COOKIE_NAME,
+            self.ctx.authority.cookie_for(nick),
+            expires_days=self.ctx.config.token_ttl / 86400,
+            httponly=True,
+            samesite="Strict",
+            path="/",
+        )
+        self.write(_PAGE.format(body=f"<p>Signed in as {html.escape(nick)}. Chat at /ws from this origin.</p>"))
+
+
+class HealthHandler(HubHandler):
+    """GET /health -> {"version", "protocol", "uptime", "connections", "rooms", ...}."""
+
+    def get(self) -> None:
+        self.write(self.ctx.health())
+
+
+class NotFoundHandler(HubHandler):
+    def prepare(self) -> None:
+        raise ApiError(404, "no such endpoint: see docs/protocol.md (/ws, /api/token, /login, /health)")

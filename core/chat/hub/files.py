@@ -1,0 +1,155 @@
+"""The hub folder on disk: the hosting lock and the secret files, always owner-only (0600, folder 0700).
+
+    <hub dir>/hosting.lock   flock held while a process hosts this hub (released by the kernel, even on kill -9)
+    <hub dir>/hub.db         message history (SQLite, WAL), see store.py
+    <hub dir>/secret.json    the signing keys for tokens and login cookies, see auth.Keyring
+    <hub dir>/passphrase     the generated passphrase, when none was given (local instances of the user read it)
+
+Blocking file I/O: the hub calls these from an executor, never on the event loop. Nothing here logs a secret.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import secrets
+import stat
+from pathlib import Path
+from typing import IO
+
+from core.chat.errors import HubConfigError, HubError, HubInUseError
+
+LOCK_NAME = "hosting.lock"
+DB_NAME = "hub.db"
+SECRET_NAME = "secret.json"
+PASSPHRASE_NAME = "passphrase"
+MAX_PASSPHRASE_BYTES = 1024
+
+
+class HostingLock:
+    """An exclusive flock on `<hub dir>/hosting.lock`; the file records the holder's pid.
+
+    Issue 6's take-over waits on the same lock with acquire(blocking=True) from an executor thread.
+
+    Attributes:
+        path: the lock file.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / LOCK_NAME
+        self._file: IO[str] | None = None
+
+    def acquire(self, *, blocking: bool = False) -> bool:
+        """Take the lock; False when another process holds it (only when not blocking)."""
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        f = open(fd, "a+", encoding="ascii")  # noqa: SIM115 - held open for the lock's lifetime
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            f.close()
+            return False
+        except BaseException:
+            f.close()
+            raise
+        f.seek(0)
+        f.truncate()
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+        self._file = f
+        return True
+
+    def holder_pid(self) -> int | None:
+        try:
+            return int(self.path.read_text(encoding="ascii").strip() or 0) or None
+        except (OSError, ValueError):
+            return None
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.close()  # closing the file drops the flock
+            self._file = None
+
+    @property
+    def held(self) -> bool:
+        return self._file is not None
+
+
+def open_folder(path: Path) -> HostingLock:
+    """Create the hub folder (0700) if needed and take its hosting lock. Raises HubInUseError or HubError."""
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        lock = HostingLock(path)
+        taken = lock.acquire()
+    except OSError as exc:
+        raise HubError(f"cannot use the hub folder {path}: {exc.strerror}; choose another with --data-dir") from exc
+    if not taken:
+        raise HubInUseError(str(path), lock.holder_pid())
+    return lock
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Replace path atomically with data, readable by the owner only (never briefly world-readable)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # the rename itself survives a crash
+    finally:
+        os.close(dir_fd)
+
+
+def read_private(path: Path) -> bytes | None:
+    """The file's bytes, after making it owner-only if someone loosened it; None when it does not exist."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return None
+    if stat.S_IMODE(mode) & 0o077:
+        path.chmod(0o600)
+    return path.read_bytes()
+
+
+def local_passphrase(folder: Path) -> str | None:
+    """The passphrase a hub generated in folder, for local clients of the same user; None if there is none."""
+    data = read_private(folder / PASSPHRASE_NAME)
+    return None if data is None else data.decode("utf-8").strip()
+
+
+def load_or_create_passphrase(folder: Path) -> str:
+    """The hub folder's generated passphrase, creating it (random, 0600) on first use."""
+    existing = local_passphrase(folder)
+    if existing:
+        return existing
+    phrase = secrets.token_urlsafe(16)  # 128 bits; URL-safe so it can be typed and pasted anywhere
+    write_private(folder / PASSPHRASE_NAME, phrase.encode("ascii") + b"\n")
+    return phrase
+
+
+def read_passphrase_file(path: Path) -> str:
+    """The passphrase in a user's --passphrase-file (surrounding whitespace and the final newline dropped)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise HubConfigError(f"cannot read the passphrase file {path}: {exc.strerror}") from exc
+    if len(data) > MAX_PASSPHRASE_BYTES:
+        raise HubConfigError(
+            f"the passphrase file {path} is over {MAX_PASSPHRASE_BYTES} bytes; put only the passphrase in it"
+        )
+    try:
+        phrase = data.decode("utf-8").strip()
+    except UnicodeDecodeError as exc:
+        raise HubConfigError(f"the passphrase file {path} is not UTF-8 text") from exc
+    if not phrase:
+        raise HubConfigError(f"the passphrase file {path} is empty: write the passphrase in it")
+    if "\n" in phrase or "\r" in phrase:
+        raise HubConfigError(f"the passphrase file {path} has several lines; put the passphrase on one line")
+    return phrase

@@ -1,0 +1,147 @@
+"""GET /ws: the WebSocket endpoint. Authenticates before the upgrade, then feeds frames to the ChatService.
+
+Order of checks, all before any 101: the hub is running (503), a valid token or login cookie (401), a free slot
+for the client's address (429), then Tornado's own checks: a real upgrade (400) from our Origin (403). After the
+upgrade, outgoing frames go through the peer's BoundedWriter (never write_message), and on_message returns a
+future for the next loop turn so one chatty connection cannot starve the rest. Frames over 64 KiB are closed with
+1009 by Tornado (websocket_max_message_size).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from tornado.iostream import IOStream
+from tornado.websocket import WebSocketHandler
+
+from core.chat.hub.auth import COOKIE_NAME
+from core.chat.hub.context import HubContext, yield_point
+from core.chat.hub.endpoints import ApiError, HubHandlerMixin
+from core.chat.hub.frames import Outgoing, ws_text_frame
+from core.chat.hub.limits import TokenBucket
+from core.chat.hub.peer import Peer
+from core.chat.hub.writer import BoundedWriter
+from core.chat.protocol import CLOSE_POLICY, encode, error_frame
+
+log = logging.getLogger("squall.chat.hub")
+
+
+class WsPeer(Peer):
+    """A chat connection over WebSocket."""
+
+    __slots__ = ("_handler", "_stream")
+
+    kind = "ws"
+
+    def __init__(self, handler: ChatSocket, stream: IOStream, nick: str, ip: str, port: int, ctx: HubContext) -> None:
+        cfg = ctx.config
+        writer = BoundedWriter(stream, ctx.scheduler, cfg.max_buffer, self._too_slow)
+        super().__init__(nick, ip, port, writer, TokenBucket(cfg.rate, cfg.burst))
+        self._handler = handler
+        self._stream = stream
+
+    def send(self, out: Outgoing) -> None:
+        self.writer.push(out.ws_frame())
+
+    def send_error(self, code: str, message: str, *, room: str | None = None, cid: str | None = None) -> None:
+        self.writer.push(ws_text_frame(encode(error_frame(code, message, room=room, cid=cid))))
+
+    def _too_slow(self) -> None:
+        log.info(
+            "closing %s (%s): it reads too slowly (over %d bytes behind)", self.label, self.nick, self.writer.limit
+        )
+        self.close(CLOSE_POLICY, "too far behind: reconnect and join with since")
+
+    def close(self, code: int, reason: str) -> None:
+        if self.closed:
+            return
+        self.writer.flush()  # what is queued goes out before the close frame
+        self._handler.ctx.service.detach(self)
+        self._handler.close(code, reason)
+
+    def abort(self) -> None:
+        """Drop the TCP connection now (a peer that did not finish the close handshake in time)."""
+        self._stream.close()
+
+
+class ChatSocket(HubHandlerMixin, WebSocketHandler):
+    """One WebSocket client of the hub."""
+
+    def initialize(self, ctx: HubContext) -> None:
+        self.ctx = ctx
+        self.peer: WsPeer | None = None
+        self._nick = ""
+        self._slot: str | None = None  # the address whose slot this handler holds
+
+    def prepare(self) -> None:
+        ctx = self.ctx
+        if ctx.stopping:
+            raise ApiError(503, "the hub is shutting down: reconnect in a moment")
+        nick = self._authenticate()
+        ip = self.request.remote_ip or "?"
+        if not ctx.slots.acquire(ip):
+            log.info("refusing a connection from %s: %d already open", ip, ctx.slots.count(ip))
+            raise ApiError(429, f"too many connections from your address (the limit is {ctx.slots.limit})")
+        self._slot = ip
+        self._nick = nick
+
+    def _authenticate(self) -> str:
+        authority = self.ctx.authority
+        header = self.request.headers.get("Authorization")
+        if header is not None:
+            scheme, _, token = header.partition(" ")
+            nick = authority.nick_from_token(token.strip()) if scheme.lower() == "bearer" else None
+        else:
+            nick = authority.nick_from_cookie(self.get_cookie(COOKIE_NAME))
+        if nick is None:
+            self.set_header("WWW-Authenticate", 'Bearer realm="squall"')
+            raise ApiError(
+                401,
+                "a valid token is required: POST /api/token, then send it as 'Authorization: Bearer TOKEN' "
+                "(browsers: sign in at /login)",
+            )
+        return nick
+
+    def open(self, *args: str, **kwargs: str) -> None:
+        connection = self.ws_connection
+        if connection is None or connection.stream is None:  # closed between the 101 and here
+            return
+        stream = connection.stream
+        self.set_nodelay(True)  # frames are batched by the writer already; Nagle would only add delay
+        try:
+            port = int(stream.socket.getpeername()[1])
+        except OSError:  # the client is already gone; on_close follows
+            port = 0
+        self.peer = WsPeer(self, stream, self._nick, self._slot or "?", port, self.ctx)
+        self.ctx.socket_opened(self)
+        self.ctx.service.attach(self.peer)
+        log.debug("%s connected as %r", self.peer.label, self._nick)
+
+    def on_message(self, message: str | bytes) -> asyncio.Future[None] | None:
+        peer = self.peer
+        if peer is None or peer.closed:
+            return None
+        self.ctx.service.handle_text(peer, message)
+        return yield_point()
+
+    def on_close(self) -> None:
+        if self.peer is not None:
+            self.ctx.service.detach(self.peer)
+            log.debug("%s closed (%s)", self.peer.label, self.close_code)
+        self.ctx.socket_closed(self)
+        self._release_slot()
+
+    def on_finish(self) -> None:
+        if self.get_status() != 101:  # refused or failed before the upgrade: on_close will never come
+            self._release_slot()
+
+    def _release_slot(self) -> None:
+        if self._slot is not None:
+            self.ctx.slots.release(self._slot)
+            self._slot = None
+
+    def get_compression_options(self) -> dict[str, Any] | None:
+        # Never compress: frames are encoded once and the same bytes go to every client (frames.py).
+        return None
