@@ -41,11 +41,14 @@ class TaskInfo:
 class TaskRegistry:
     """Maps each live supervised task to its TaskInfo; weak, so it never keeps a task alive.
 
-    Listeners registered with add_finish_listener hear about every supervised task that ends.
+    Listeners registered with add_finish_listener hear about every supervised task that ends. Whoever cancels
+    a task on purpose notes why with note_cancel (asyncio keeps the message only inside the task, and reading
+    it back from a finished task would take it away from the task's awaiters); the monitor shows it.
     """
 
     def __init__(self) -> None:
         self._infos: weakref.WeakKeyDictionary[asyncio.Task[Any], TaskInfo] = weakref.WeakKeyDictionary()
+        self._cancel_reasons: weakref.WeakKeyDictionary[asyncio.Task[Any], str] = weakref.WeakKeyDictionary()
         self._listeners: list[FinishListener] = []
 
     def register(self, task: asyncio.Task[Any], info: TaskInfo) -> None:
@@ -53,6 +56,13 @@ class TaskRegistry:
 
     def info(self, task: asyncio.Task[Any]) -> TaskInfo | None:
         return self._infos.get(task)
+
+    def note_cancel(self, task: asyncio.Task[Any], reason: str) -> None:
+        """Record why task is being cancelled (any task, supervised or not); the first reason wins."""
+        self._cancel_reasons.setdefault(task, reason)
+
+    def cancel_reason(self, task: asyncio.Task[Any]) -> str | None:
+        return self._cancel_reasons.get(task)
 
     def add_finish_listener(self, listener: FinishListener) -> None:
         self._listeners.append(listener)
@@ -122,8 +132,10 @@ class Supervisor:
         self._closed = True
         current = asyncio.current_task()
         tasks = [t for t in self._tasks if t is not current]
+        reason = f"{self.owner} is shutting down"
         for task in tasks:
-            task.cancel(f"{self.owner} is shutting down")
+            self._registry.note_cancel(task, reason)
+            task.cancel(reason)
         if not tasks:
             return
         _done, pending = await asyncio.wait(tasks, timeout=timeout)
