@@ -482,6 +482,7 @@ class DownloadEngine:
             item.next_try_at = time.time() + delay
             when = f"retrying in {delay:.0f} s" if delay >= 1 else "retrying"
             self._set(item, State.QUEUED, error=f"{when}: {error.reason}")
+            log.info("download %s: %s: %s", item.id, when, error.reason)
             if not item.foreign:
                 self._store.save(item, segments=True)
             if self._started and not self._stopping:

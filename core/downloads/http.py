@@ -28,7 +28,12 @@ from tornado.httpclient import HTTPClientError, HTTPRequest, HTTPResponse
 from tornado.httputil import HTTPHeaders, HTTPInputError, parse_response_start_line
 from tornado.iostream import IOStream, StreamClosedError
 from tornado.netutil import DefaultLoopResolver, Resolver
-from tornado.simple_httpclient import HTTPStreamClosedError, HTTPTimeoutError, SimpleAsyncHTTPClient
+from tornado.simple_httpclient import (
+    HTTPStreamClosedError,
+    HTTPTimeoutError,
+    SimpleAsyncHTTPClient,
+    _HTTPConnection,  # WORKAROUND below needs the private class
+)
 from tornado.tcpclient import TCPClient
 
 from core.downloads.errors import TransferError
@@ -67,6 +72,17 @@ class _TrackingTCPClient(TCPClient):
         return stream
 
 
+class _Connection(_HTTPConnection):
+    def on_connection_close(self) -> None:
+        # WORKAROUND: tornado 6.6.1 `_HTTPConnection.on_connection_close` does `raise self.stream.error` when the
+        # peer resets the connection mid-body. It runs inside http1connection's delegate error-logging context,
+        # so the reset is logged as "Uncaught exception" and final_callback is never called: the fetch hangs.
+        # Hand the error to _handle_exception instead, which resolves the fetch with it.
+        if self.final_callback is not None:
+            error = self.stream.error or HTTPStreamClosedError("Connection closed")
+            self._handle_exception(type(error), error, error.__traceback__)
+
+
 class DownloadClient(SimpleAsyncHTTPClient):
     """simple_httpclient whose connections can be found (and closed) by the Transfer that opened them."""
 
@@ -74,6 +90,9 @@ class DownloadClient(SimpleAsyncHTTPClient):
         super().initialize(**kwargs)
         self.tcp_client.close()
         self.tcp_client = _TrackingTCPClient(resolver=self.resolver)
+
+    def _connection_class(self) -> type:
+        return _Connection
 
 
 def make_client() -> DownloadClient:

@@ -40,6 +40,8 @@ from tornado.iostream import IOStream, StreamClosedError
 from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
 
+from tests.helpers import wait_until
+
 LAST_MODIFIED = email.utils.formatdate(1_700_000_000, usegmt=True)
 
 
@@ -64,6 +66,7 @@ class ServerState:
     hits: Counter[str] = field(default_factory=Counter)
     requests: list[tuple[str, str | None, str | None]] = field(default_factory=list)
     streams: set[IOStream] = field(default_factory=set)
+    active: int = 0
     gzip_body: bytes = b""
 
     def etag(self, name: str) -> str:
@@ -84,11 +87,13 @@ class RawHandler(RequestHandler):
         state.requests.append((request.path, request.headers.get("Range"), request.headers.get("If-Range")))
         stream = self.detach()
         state.streams.add(stream)
+        state.active += 1
         try:
             await self.respond(stream, *args)
         except StreamClosedError:
             pass
         finally:
+            state.active -= 1
             state.streams.discard(stream)
             stream.close()
 
@@ -330,5 +335,5 @@ class FaultServer:
             for stream in list(self.state.streams):
                 stream.close()
             await self._server.close_all_connections()
-            for _ in range(5):  # let handler coroutines see their closed streams and end
-                await asyncio.sleep(0)
+            # Handlers pacing their output notice the closed stream at their next write.
+            await wait_until(lambda: self.state.active == 0, timeout=5, what="the test server's handlers to end")

@@ -1,0 +1,51 @@
+"""The download engine (no Qt): what the Downloads tab and `main.py get` both drive.
+
+Layout:
+    engine      DownloadEngine: the Component; queue, limits, retries, ticker, commands
+    attempt     one attempt at one download: requests, resume rules, segments, hash, rename
+    http        one HTTP request on tornado's simple_httpclient, abortable, with phase timeouts
+    partfile    the locked NAME.part (all blocking file work, run in an executor) and the SHA-256 hasher
+    store       the queue and history in SQLite (schema step 2 in core/schema.py)
+    scheduler   which queued download starts next (global and per-host slots)
+    ratelimit   token buckets for the global and per-download speed limits
+    retry       RetryPolicy (backoff, jitter, Retry-After) and Timeouts (connect, first byte, idle, low speed)
+    names       safe file names from Content-Disposition or the URL
+    urls        URL and checksum checks
+    model       State, the frozen DownloadProgress snapshot, the engine's mutable Item
+    errors      the DownloadError tree
+    cli         `main.py get`; terminal renders its progress
+
+API for the GUI (all commands return at once; outcomes arrive as snapshots, on the loop thread):
+
+    engine = DownloadEngine(conn, on_snapshots=callback, folder=path, concurrency=4, per_host=4, rate_limit=0,
+                            on_removed=None)      # a Component: AppCore starts it and stops it
+    await engine.start()                          # restores queue and history; interrupted downloads resume
+    id = engine.add(url, folder=None, sha256=None, name=None)   # BadUrlError, DuplicateDownloadError
+    engine.pause(id); engine.resume(id); engine.retry(id); engine.cancel(id); engine.remove(id, delete_file)
+    engine.set_concurrency(n); engine.set_per_host(n); engine.set_rate_limit(bps); engine.set_item_rate_limit(id, bps)
+    engine.items() -> list[DownloadProgress]; engine.get(id) -> DownloadProgress
+    await engine.stop(timeout)                    # checkpoints every .part, cancels and awaits its tasks
+
+`callback(batch)` gets a list of DownloadProgress for the downloads that changed, at most once per tick
+(0.1 s), so at most 10 snapshots per download per second. `on_removed(id)` hears about remove().
+"""
+
+from core.downloads.engine import DownloadEngine
+from core.downloads.errors import (
+    BadUrlError,
+    DownloadError,
+    DuplicateDownloadError,
+    UnknownDownloadError,
+)
+from core.downloads.model import DownloadProgress, SegmentProgress, State
+
+__all__ = [
+    "BadUrlError",
+    "DownloadEngine",
+    "DownloadError",
+    "DownloadProgress",
+    "DuplicateDownloadError",
+    "SegmentProgress",
+    "State",
+    "UnknownDownloadError",
+]

@@ -1,0 +1,176 @@
+"""`main.py get`: download URLs with the engine the window uses, headless. Parsing, the run, the exit status.
+
+The data folder (--data-dir, or <platform data root>/get) holds a SQLite database with the same schema as a
+profile's, so rerunning the same command finds each unfinished download and resumes it. No profile lock is
+taken (two `get` commands may share the folder); each NAME.part is flocked instead. Must not import Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import signal
+import sqlite3
+import sys
+from pathlib import Path
+
+from core import db
+from core.downloads.engine import MAX_CONCURRENCY, DownloadEngine
+from core.downloads.errors import BadUrlError, DownloadError
+from core.downloads.model import FINISHED, DownloadProgress, State
+from core.downloads.terminal import ProgressView, human_bytes
+from core.downloads.urls import check_sha256, split_checksum
+from core.errors import SquallError
+from core.logs import setup_logging
+from core.profile import default_root
+from core.schema import PROFILE_MIGRATIONS
+
+HELP = "download URLs without a window; rerun the same command to resume"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+_RATE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?(?:/s)?\s*", re.IGNORECASE)
+
+
+def parse_rate(text: str) -> int:
+    """'500K', '2M', '1.5MiB/s', '800000' -> bytes per second (K = 1024); 0 means no limit."""
+    match = _RATE.fullmatch(text)
+    if match is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a speed; write bytes per second like 800000, 500K, 2M or 1.5G (K = 1024)"
+        )
+    number, unit = float(match.group(1)), match.group(2).lower()
+    return int(number * 1024 ** " kmgt".index(unit or " "))
+
+
+def parse_jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_CONCURRENCY:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of connections from 1 to {MAX_CONCURRENCY}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("urls", nargs="+", metavar="URL", help="http:// or https:// URL; URL#sha256=HEX checks it")
+    parser.add_argument(
+        "-d", "--dir", dest="folder", type=Path, default=Path("."), metavar="DIR",
+        help="save the files into DIR (default: the current folder)",
+    )  # fmt: skip
+    parser.add_argument(
+        "-j", "--jobs", type=parse_jobs, default=4, metavar="N",
+        help=f"connections at once, segments included (1-{MAX_CONCURRENCY}, default 4)",
+    )  # fmt: skip
+    parser.add_argument("--sha256", metavar="HEX", help="the expected SHA-256 of the file (with one URL only)")
+    parser.add_argument(
+        "--limit-rate", type=parse_rate, default=0, metavar="RATE",
+        help="overall speed limit in bytes per second: 800000, 500K, 2M, 1.5G (K = 1024; 0 = none)",
+    )  # fmt: skip
+
+
+def _targets(args: argparse.Namespace) -> list[tuple[str, str | None]]:
+    """(url, sha256) per distinct URL; BadUrlError for anything that cannot be downloaded."""
+    if args.sha256 is not None and len(args.urls) != 1:
+        raise BadUrlError("--sha256 applies to one URL; with several, append #sha256=HEX to each URL instead")
+    seen: dict[str, str | None] = {}
+    for text in args.urls:
+        url, sha = split_checksum(text)
+        if args.sha256 is not None:
+            sha = check_sha256(args.sha256, what="--sha256")
+        if url in seen and seen[url] != sha:
+            raise BadUrlError(f"{url} is given twice with different checksums; keep one")
+        seen[url] = sha
+    return list(seen.items())
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        targets = _targets(args)
+    except BadUrlError as exc:
+        print(f"squall get: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    data_dir = getattr(args, "data_dir", None) or default_root() / "get"
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        setup_logging(data_dir / "logs", getattr(args, "log_level", "warning"))
+        conn = db.connect(data_dir / "squall.db")
+    except OSError as exc:
+        print(
+            f"squall get: cannot use the data folder {data_dir}: {exc.strerror}; pick one with --data-dir",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    # A file size limit (ulimit -f) must fail the one download, not kill the process with SIGXFSZ.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    try:
+        db.migrate(conn, PROFILE_MIGRATIONS, what="download")
+        return asyncio.run(_download(conn, args, targets))
+    except SquallError as exc:
+        print(f"squall get: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        conn.close()
+
+
+async def _download(conn: sqlite3.Connection, args: argparse.Namespace, targets: list[tuple[str, str | None]]) -> int:
+    view = ProgressView(sys.stdout, live=sys.stdout.isatty())
+    ids: list[int] = []
+    finished = asyncio.Event()  # every download ended, or the user asked us to stop
+    interrupted = False
+
+    def on_snapshots(batch: list[DownloadProgress]) -> None:
+        view.update(batch)
+        if ids and all(i in view.latest and view.latest[i].state in FINISHED for i in ids):
+            finished.set()
+
+    def on_signal() -> None:
+        nonlocal interrupted
+        interrupted = True
+        finished.set()
+
+    engine = DownloadEngine(
+        conn,
+        on_snapshots=on_snapshots,
+        folder=args.folder,
+        concurrency=args.jobs,
+        per_host=args.jobs,
+        rate_limit=args.limit_rate,
+        restore=False,
+    )
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, on_signal)
+    await engine.start()
+    try:
+        for url, sha in targets:
+            try:
+                ids.append(engine.add(url, sha256=sha, resume_existing=True))
+            except DownloadError as exc:
+                print(f"squall get: {exc}", file=sys.stderr)
+                return EXIT_FAILED
+        await finished.wait()
+    finally:
+        await engine.stop(5.0)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+    view.finish()
+    return _report({i: engine.get(i) for i in ids}, interrupted)
+
+
+def _report(results: dict[int, DownloadProgress], interrupted: bool) -> int:
+    status = EXIT_OK
+    for p in results.values():
+        if p.state is State.COMPLETED:
+            continue
+        status = EXIT_FAILED
+        if p.state is State.FAILED:
+            print(f"squall get: failed: {p.url}: {p.error}", file=sys.stderr)
+        else:
+            saved = human_bytes(p.received) + (f" of {human_bytes(p.total)}" if p.total is not None else "")
+            why = "interrupted" if interrupted else p.state.value
+            print(
+                f"squall get: {why}: {p.url} ({saved} saved); run the same command again to resume",
+                file=sys.stderr,
+            )
+    return status
