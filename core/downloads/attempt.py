@@ -338,7 +338,7 @@ class Run:
             self.svc.give_slot(self.item)
 
     async def _lane(self) -> None:
-        while self.error is None:
+        while self.error is None and self.intent is None:
             segment = next((s for s in self.item.segments if not s.busy and not s.done), None)
             if segment is None:
                 return
@@ -407,6 +407,8 @@ class Run:
         for _hop in range(self.svc.max_redirects + 1):
             if self.error is not None:
                 raise self.error
+            if self.intent is not None:
+                raise TransferError(f"stopped ({self.intent})", retryable=False)
 
             def headers_seen(response: Response) -> None:
                 if 200 <= response.code < 300:
@@ -500,7 +502,7 @@ class Run:
             return
         item = self.item
         captured = [s.received for s in item.segments]
-        segments = list(item.segments)
+        segments = item.segments
         if all(s.saved == c for s, c in zip(segments, captured, strict=True)):
             return
         generation = self.generation

@@ -160,6 +160,12 @@ class DownloadEngine:
             run.intent = run.intent or "stop"
             run.abort_all()
         await self._supervisor.stop(timeout)
+        for run in list(self._runs.values()):  # cancelled before their task ever ran: nothing was opened
+            self._runs.pop(run.item.id)
+            if run.item.state in RUNNING:
+                run.item.state = State.QUEUED
+                self._store.save(run.item)
+                self._mark(run.item)
         self._emit()
         if self._client is not None:
             self._client.close()
@@ -320,6 +326,10 @@ class DownloadEngine:
     def get(self, download_id: int) -> DownloadProgress:
         return self._get(download_id).snapshot()
 
+    def active_ids(self) -> frozenset[int]:
+        """Downloads that hold a connection right now (their task is running)."""
+        return frozenset(self._runs)
+
     # --- internals ----------------------------------------------------------------------------------
 
     def _get(self, download_id: int) -> Item:
@@ -379,10 +389,11 @@ class DownloadEngine:
         run = self._runs.get(download_id)
         if run is None:
             return False
+        # The run ends by itself once its transfers are aborted (it checks `intent` between steps). Cancelling its
+        # task instead would skip all cleanup when the task has not started yet, leaking its slot.
         run.intent = intent
         run.abort_all()
-        if run.task is not None:
-            run.task.cancel(f"download {download_id}: {intent}")
+        self._limiter.changed()  # wake a run waiting on a speed limit
         return True
 
     def _give_extra(self, item: Item) -> None:
@@ -540,7 +551,7 @@ class DownloadEngine:
                     and not run.checkpointing
                     and now - run.last_checkpoint >= self._checkpoint_interval
                 ):
-                    run.checkpointing = False
+                    run.last_checkpoint = now
                     self._supervisor.start(
                         run.checkpoint(), name=f"download:{item.id}:checkpoint", what="saving download progress"
                     )

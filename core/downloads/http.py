@@ -196,6 +196,7 @@ class Transfer:
         self._window_start = self.started
         self._window_bytes = 0
         self._watchdog: asyncio.TimerHandle | None = None
+        self._stopped: asyncio.Future[None] = self._loop.create_future()  # resolved by abort()
 
     # --- control -----------------------------------------------------------------------------------
 
@@ -207,6 +208,8 @@ class Transfer:
         self._error = error
         if self._stream is not None:
             self._stream.close()
+        if not self._stopped.done():
+            self._stopped.set_result(None)  # run() returns now, even while still connecting
         self._on_abort()
 
     def touch(self) -> None:
@@ -325,11 +328,18 @@ class Transfer:
             future = self._client.fetch(request, raise_error=False)
         finally:
             _CURRENT.reset(token)
+        # The fetch's own future is resolved by tornado, possibly after we stopped waiting; retrieve its outcome
+        # so nothing is logged as never retrieved, and never cancel it: tornado logs an ERROR ("Exception after
+        # Future was cancelled") when it then tries to set the error of a cancelled future.
+        future.add_done_callback(_consume)
         self._arm()
         failure: BaseException | None = None
         result: HTTPResponse | None = None
         try:
-            result = await future
+            waiters: list[asyncio.Future[Any]] = [future, self._stopped]
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            if future.done():
+                result = future.result()
         except asyncio.CancelledError:
             self.abort()
             raise
@@ -353,3 +363,8 @@ class Transfer:
             raise TransferError("the server's answer had no status line", retryable=True)
         self.response.complete = True
         return self.response
+
+
+def _consume(future: asyncio.Future[HTTPResponse]) -> None:
+    if not future.cancelled():
+        future.exception()

@@ -8,6 +8,7 @@ empty and never hidden (no leading dot). Pure functions, no I/O: the engine chec
 from __future__ import annotations
 
 import email.message
+import email.utils
 import os.path
 import re
 import unicodedata
@@ -31,10 +32,27 @@ def from_content_disposition(value: str | None) -> str | None:
     message = email.message.Message()
     try:
         message["content-disposition"] = value
-        name = message.get_filename()
+        params = message.get_params(header="content-disposition") or []
     except Exception:  # a hostile header must never break a download; fall back to the URL
         return None
-    return name or None
+    plain = extended = None
+    for key, param in params:
+        if key.lower() != "filename":
+            continue
+        raw: object = param  # typeshed says str; filename* arrives as a (charset, language, text) tuple
+        if isinstance(raw, tuple):  # filename*=charset'lang'value (RFC 6266 / 5987)
+            extended = email.utils.collapse_rfc2231_value(raw, errors="replace")
+        elif isinstance(raw, str) and plain is None:
+            plain = _latin1_to_utf8(email.utils.unquote(raw))
+    return extended or plain or None
+
+
+def _latin1_to_utf8(text: str) -> str:
+    # HTTP headers arrive decoded as Latin-1; servers that send raw UTF-8 names expect them read as UTF-8.
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return text
 
 
 def from_url(url: str) -> str | None:

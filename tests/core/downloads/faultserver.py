@@ -12,6 +12,7 @@ Routes (NAME is a file added with `add`):
     /throttle/NAME?bps=N  normal, but sends N bytes per second (long-running downloads for pause/cancel)
     /norange/NAME         ignores Range (always 200 with the whole file, same ETag)
     /changing/NAME        the file changes before every request (new content, new ETag); first body is short
+    /changeonce/NAME      the file changes once, just before the second request
     /badrange/NAME        a 206 whose Content-Range starts one byte later than asked
     /unsatisfiable/NAME   any Range gets 416 with `Content-Range: bytes */0`; without Range the file
     /status/CODE?after=K&retry_after=S   CODE (with Retry-After S) for the first K requests, then the file "status"
@@ -185,6 +186,15 @@ class ThrottleRoute(RawHandler):
         await self.serve_file(stream, name, bps=int(self.get_query_argument("bps", "100000")))
 
 
+class ChangeOnceRoute(RawHandler):
+    async def respond(self, stream: IOStream, name: str) -> None:
+        if self.state.hits[self.request.path] == 2:
+            state = self.state
+            state.versions[name] += 1
+            state.files[name] = content(name, len(state.files[name]), state.versions[name])
+        await self.serve_file(stream, name)
+
+
 class NoRangeRoute(RawHandler):
     async def respond(self, stream: IOStream, name: str) -> None:
         await self.serve_file(stream, name, honour_range=False)
@@ -285,6 +295,7 @@ def make_app(state: ServerState) -> Application:
         (r"/reset/([^/]+)", ResetRoute),
         (r"/throttle/([^/]+)", ThrottleRoute),
         (r"/norange/([^/]+)", NoRangeRoute),
+        (r"/changeonce/([^/]+)", ChangeOnceRoute),
         (r"/changing/([^/]+)", ChangingRoute),
         (r"/badrange/([^/]+)", BadRangeRoute),
         (r"/unsatisfiable/([^/]+)", UnsatisfiableRoute),
