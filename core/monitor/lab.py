@@ -10,10 +10,11 @@ It must not import Qt; the blocking style is the only code in Squall allowed to 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ log = logging.getLogger("squall.monitor")
 MAX_FETCHES = 500
 CONNECT_TIMEOUT = 5.0  # seconds to open a connection to the local server
 READ_TIMEOUT = 15.0  # seconds of silence on an open connection (the server's delay is at most 5 s)
+CLEANUP_TIMEOUT = 2.0  # seconds a cancelled run waits for its dropped connections to end
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +131,26 @@ def check_run(fetches: int, delay_ms: int, styles: tuple[str, ...]) -> None:
     unknown = [s for s in styles if s not in STYLE_KEYS]
     if unknown or not styles:
         raise LabError(f"unknown lab style {unknown or styles!r}; choose from {', '.join(STYLE_KEYS)}")
+
+
+def _connection_tasks(client: AsyncHTTPClient) -> list[asyncio.Task[object]]:
+    """The unfinished tasks tornado started for client's fetches.
+
+    WORKAROUND: tornado runs each fetch in a task of its own (`_HTTPConnection.run`, which keeps the client in
+    `self.client`) and goes on after the fetch's Future is cancelled; nothing public lists or stops them.
+    """
+    found = []
+    for task in asyncio.all_tasks():
+        frame = getattr(task.get_coro(), "cr_frame", None)
+        if not task.done() and frame is not None and getattr(frame.f_locals.get("self"), "client", None) is client:
+            found.append(task)
+    return found
+
+
+def _retrieve(future: asyncio.Future[HTTPResponse]) -> None:
+    """Read a fetch's outcome so a failure nobody awaits any more is not reported as never retrieved."""
+    if not future.cancelled():
+        future.exception()
 
 
 def _check_body(body: bytes | None) -> int:
@@ -285,11 +307,25 @@ class LoopLab:
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
 
-    def _async_client(self, fetches: int) -> AsyncHTTPClient:
-        return AsyncHTTPClient(force_instance=True, max_clients=fetches, resolver=NumericResolver())
+    @contextlib.asynccontextmanager
+    async def _async_client(self, fetches: int) -> AsyncIterator[AsyncHTTPClient]:
+        client = AsyncHTTPClient(force_instance=True, max_clients=fetches, resolver=NumericResolver())
+        try:
+            yield client
+        finally:
+            leftovers = _connection_tasks(client)
+            if leftovers:  # cancelled mid-run: end the fetches now rather than leave tornado's tasks behind
+                self._server.drop_connections()
+                with contextlib.suppress(TimeoutError):
+                    all_ended = asyncio.gather(*leftovers, return_exceptions=True)
+                    await asyncio.wait_for(asyncio.shield(all_ended), CLEANUP_TIMEOUT)
+            client.close()
 
     async def _callbacks(self, urls: list[str]) -> None:
-        client = self._async_client(len(urls))
+        async with self._async_client(len(urls)) as client:
+            await self._callbacks_with(client, urls)
+
+    async def _callbacks_with(self, client: AsyncHTTPClient, urls: list[str]) -> None:
         all_done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         errors: list[BaseException] = []
         remaining = len(urls)
@@ -306,21 +342,24 @@ class LoopLab:
             if remaining == 0 and not all_done.done():
                 all_done.set_result(None)
 
-        try:
-            for url in urls:
-                future = client.fetch(url, connect_timeout=CONNECT_TIMEOUT, request_timeout=READ_TIMEOUT)
-                future.add_done_callback(on_done)
-            await all_done
-        finally:
-            client.close()
+        for url in urls:
+            future = client.fetch(url, connect_timeout=CONNECT_TIMEOUT, request_timeout=READ_TIMEOUT)
+            future.add_done_callback(on_done)
+        await all_done
         if errors:
             raise errors[0]
 
     async def _gather(self, urls: list[str]) -> None:
-        client = self._async_client(len(urls))
+        async with self._async_client(len(urls)) as client:
+            await self._gather_with(client, urls)
 
+    async def _gather_with(self, client: AsyncHTTPClient, urls: list[str]) -> None:
         async def fetch(url: str) -> int:
-            response = await client.fetch(url, connect_timeout=CONNECT_TIMEOUT, request_timeout=READ_TIMEOUT)
+            future = client.fetch(url, connect_timeout=CONNECT_TIMEOUT, request_timeout=READ_TIMEOUT)
+            # Shielded: tornado logs an ERROR when a fetch it finishes later was cancelled; on cancellation the
+            # connection is dropped instead (see _async_client) and the outcome read here, so nothing is lost.
+            future.add_done_callback(_retrieve)
+            response = await asyncio.shield(future)
             return _check_body(response.body)
 
         tasks = [self.supervisor.start(fetch(url), name=f"lab:fetch:{i}") for i, url in enumerate(urls, 1)]
@@ -330,4 +369,3 @@ class LoopLab:
             for task in tasks:
                 task.cancel()
             await asyncio.wait(tasks)
-            client.close()

@@ -23,6 +23,7 @@ from tornado.web import Application, HTTPError, RequestHandler
 from core.monitor.errors import LabError
 
 MAX_DELAY_MS = 5000
+CONNECT_TIMEOUT = 5.0  # seconds: bounds the server's start and its graceful stop
 BODY = b"squall loop lab\n" * 64  # 1 KiB
 
 
@@ -57,10 +58,15 @@ class ServerStats:
 
 
 class SlowHandler(RequestHandler):
-    """GET /slow?delay_ms=N: waits N ms, then answers 1 KiB."""
+    """GET /slow?delay_ms=N: waits N ms, then answers 1 KiB; gives up quietly if the client goes away."""
 
     def initialize(self, stats: ServerStats) -> None:
         self.stats = stats
+        self._gone: asyncio.Future[None] | None = None
+
+    def on_connection_close(self) -> None:
+        if self._gone is not None and not self._gone.done():
+            self._gone.set_result(None)
 
     async def get(self) -> None:
         raw = self.get_query_argument("delay_ms", "0")
@@ -70,13 +76,17 @@ class SlowHandler(RequestHandler):
             raise HTTPError(400, reason=f"delay_ms must be a whole number of milliseconds, not {raw!r}") from None
         if not 0 <= delay_ms <= MAX_DELAY_MS:
             raise HTTPError(400, reason=f"delay_ms must be between 0 and {MAX_DELAY_MS}, not {delay_ms}")
+        gone = self._gone = asyncio.get_running_loop().create_future()
         self.stats.enter()
         try:
-            await asyncio.sleep(delay_ms / 1000)
-            self.set_header("Content-Type", "text/plain")
-            self.write(BODY)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(gone, delay_ms / 1000)  # the delay, cut short if the connection closes
         finally:
             self.stats.leave()
+        if gone.done() and not gone.cancelled():
+            return  # the client left (or the lab dropped it): nobody to answer
+        self.set_header("Content-Type", "text/plain")
+        self.write(BODY)
 
 
 def make_app(stats: ServerStats) -> Application:
@@ -109,6 +119,7 @@ class LabServer:
         self._thread: threading.Thread | None = None
         self._server_loop: asyncio.AbstractEventLoop | None = None
         self._stop_server: asyncio.Event | None = None
+        self._http_server: HTTPServer | None = None
         self._stopping = threading.Event()
 
     def url(self, delay_ms: int) -> str:
@@ -146,14 +157,27 @@ class LabServer:
         self._thread = threading.Thread(target=thread_main, name="squall-lab-server", daemon=True)
         self._thread.start()
         try:
+            # shielded: a cancel must not cancel these futures, the clean-up below still needs them
             self.port = await asyncio.shield(ready)
-            await ended  # until cancelled, or the server dies
+            await asyncio.shield(ended)  # until cancelled, or the server dies
         finally:
             self._request_stop()
             await asyncio.shield(ended)
+            if self._thread is not None:
+                # It has told us it ended and only has to return: this join takes microseconds, not a loop stall.
+                self._thread.join(timeout=0.5)
             self.port = 0
             if not ready.done():
                 ready.set_exception(LabError("the lab's HTTP server stopped before it was ready; run the lab again"))
+
+    def drop_connections(self) -> None:
+        """Close every open connection now (a cancelled run's fetches end at once instead of at the delay)."""
+        server_loop, server = self._server_loop, self._http_server
+        if server_loop is None or server is None:
+            return
+        # The task this creates lives on the server's private loop, which this module owns and stops.
+        with contextlib.suppress(RuntimeError):  # that loop has finished already
+            asyncio.run_coroutine_threadsafe(server.close_all_connections(), server_loop)
 
     def _request_stop(self) -> None:
         # Flag first, then look for the loop; the thread publishes its loop first, then checks the flag. Either
@@ -170,7 +194,7 @@ class LabServer:
         if self._stopping.is_set():
             return
         sockets = bind_sockets(0, "127.0.0.1")
-        server = HTTPServer(make_app(self.stats))
+        server = self._http_server = HTTPServer(make_app(self.stats))
         server.add_sockets(sockets)
         try:
             on_ready(sockets[0].getsockname()[1])
@@ -178,3 +202,8 @@ class LabServer:
         finally:
             server.stop()
             await server.close_all_connections()
+            # Handlers run in tasks of their own; with their connections closed they end at once. Let them, or
+            # asyncio.run would cancel them mid-way and tornado would log a 500 for each.
+            handlers = asyncio.all_tasks() - {asyncio.current_task()}
+            if handlers:
+                await asyncio.wait(handlers, timeout=CONNECT_TIMEOUT)
