@@ -348,3 +348,27 @@ class FaultServer:
             await self._server.close_all_connections()
             # Handlers pacing their output notice the closed stream at their next write.
             await wait_until(lambda: self.state.active == 0, timeout=5, what="the test server's handlers to end")
+
+
+class ServerThread:
+    """A FaultServer on its own loop in a thread, for tests that run `main.py get` as a subprocess."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.server = FaultServer()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="fault-server", daemon=True)
+
+    def __enter__(self) -> FaultServer:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.server.start(), self._loop).result(10)
+        return self.server
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            asyncio.run_coroutine_threadsafe(self.server.stop(), self._loop).result(10)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+            self._loop.close()
