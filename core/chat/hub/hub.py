@@ -9,6 +9,7 @@ database work (open, checkpoint, close, key rotation) runs on the hub's own sing
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import socket
 import sqlite3
@@ -20,7 +21,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from tornado.httpserver import HTTPServer
-from tornado.netutil import bind_sockets
 
 from core.chat.errors import HubBindError, HubError
 from core.chat.hub.auth import Authority, Keyring, load_keyring, save_keyring
@@ -379,14 +379,42 @@ class Hub:
 
 
 def _bind(host: str, port: int, option: str) -> list[socket.socket]:
+    """Listening sockets for every address host resolves to, all on one port; all or nothing.
+
+    WORKAROUND: tornado.netutil.bind_sockets (6.6.1) does not close the socket whose bind() fails, so a busy port
+    left a ResourceWarning behind; this is the same algorithm with the failure path closed.
+    """
+    sockets: list[socket.socket] = []
     try:
-        return bind_sockets(port, host)
+        infos = socket.getaddrinfo(host or None, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE)
+        for family, kind, proto, _name, address in dict.fromkeys(infos):  # getaddrinfo may repeat itself
+            if sockets and port == 0:
+                address = (address[0], sockets[0].getsockname()[1], *address[2:])  # one free port for all
+            sock = socket.socket(family, kind, proto)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)  # v4 gets its own socket
+                sock.setblocking(False)
+                sock.bind(address)
+                sock.listen(socket.SOMAXCONN)
+            except OSError as exc:
+                sock.close()
+                if exc.errno == errno.EADDRNOTAVAIL and host == "localhost" and family == socket.AF_INET6:
+                    continue  # "localhost" on a machine without IPv6 loopback
+                raise
+            sockets.append(sock)
     except OSError as exc:
+        for sock in sockets:
+            sock.close()
         reason = exc.strerror or str(exc)
         raise HubBindError(
             f"cannot listen on {host} port {port}: {reason}; choose another {option} (0 picks a free one) "
             "or stop what is using it"
         ) from exc
+    if not sockets:
+        raise HubBindError(f"{host} has no address to listen on; give an IP address such as 127.0.0.1")
+    return sockets
 
 
 def _url_host(host: str) -> str:

@@ -31,8 +31,8 @@ class TokenBucket:
         now = self._clock()
         self._tokens = min(float(self.burst), self._tokens + (now - self._last) * self.rate)
         self._last = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
+        if self._tokens >= 1.0 - 1e-9:  # float sums of rate * dt land just under a whole token
+            self._tokens = max(0.0, self._tokens - 1.0)
             return True
         return False
 

@@ -97,7 +97,8 @@ class Rooms:
         if room is None:
             return 0
         count = 0
-        for peer in room.live:
+        # A copy: a recipient that overflows its writer is closed, and leaves the room, during this loop.
+        for peer in list(room.live):
             if peer is not exclude:
                 peer.send(out)
                 count += 1
@@ -122,7 +123,7 @@ class Rooms:
         room.last_presence = time.monotonic()
         nicks = room.nicks()
         out = Outgoing(presence_frame(room.name, nicks[:PRESENCE_USERS_MAX], len(nicks)))
-        for peer in room.everyone():
+        for peer in list(room.everyone()):
             peer.send(out)
 
     def close(self) -> None:

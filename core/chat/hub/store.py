@@ -79,6 +79,7 @@ class History:
         try:
             db.migrate(conn, HUB_MIGRATIONS, what="chat hub")
             conn.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints fsync: the hub runs them off the loop
+            conn.execute("PRAGMA journal_size_limit=4194304")  # after a checkpoint, trim the WAL file to 4 MiB
         except BaseException:
             conn.close()
             raise

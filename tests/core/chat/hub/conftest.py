@@ -25,6 +25,7 @@ def start_hub(aloop: LoopRunner, tmp_path: Path) -> Iterator[StartHub]:
         # Tests send frames back to back; the rate limit has its own tests that set it explicitly.
         overrides.setdefault("rate", 10_000.0)
         overrides.setdefault("burst", 1_000)
+        overrides.setdefault("presence_interval", 0.01)  # joins are acknowledged by presence: keep tests quick
         hub = Hub(HubConfig(**overrides))
         aloop.run(hub.start())
         hubs.append(hub)

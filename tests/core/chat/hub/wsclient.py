@@ -187,6 +187,21 @@ async def read_until_closed(sock: socket.socket, timeout: float = 5.0) -> bytes:
             data += chunk
 
 
+async def read_until_close_frame(sock: socket.socket, timeout: float = 5.0) -> list[tuple[int, bytes]]:
+    """Frames the hub sends up to and including its close frame (without waiting for the TCP close)."""
+    loop = asyncio.get_running_loop()
+    data = b""
+    async with asyncio.timeout(timeout):
+        while True:
+            frames = parse_frames(data)
+            if frames and frames[-1][0] == 0x8:
+                return frames
+            chunk = await loop.sock_recv(sock, 65536)
+            if not chunk:
+                return frames
+            data += chunk
+
+
 def parse_frames(data: bytes) -> list[tuple[int, bytes]]:
     """Split unmasked server frames into (opcode, payload); a trailing partial frame is ignored."""
     frames = []
