@@ -13,6 +13,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
 from core.app import AppCore, Component
+from core.monitor import LoopLab, Monitor
+from gui.tasks.panel import TasksPanel
 
 
 @dataclass
@@ -58,11 +60,11 @@ def chat_feature(core: AppCore) -> Feature:
 
 
 def tasks_feature(core: AppCore) -> Feature:
-    return Feature(
-        "Tasks",
-        placeholder("Every asyncio task running inside Squall, and the health of its event loop, will appear here."),
-        start_rank=0,
-    )
+    # The monitor starts first (start_rank 0) so its heartbeat and watchdog see every other component start.
+    monitor = Monitor(settings=core.settings)
+    lab = LoopLab(monitor.heartbeat)
+    panel = TasksPanel(monitor, lab, settings=core.settings, export_dir=core.profile.path)
+    return Feature("Tasks", panel, components=[monitor, lab], start_rank=0, status_widgets=[panel.status_label])
 
 
 def build_features(core: AppCore) -> list[Feature]:
