@@ -28,13 +28,14 @@ from core.downloads import names
 from core.downloads.errors import RestartNeededError, TransferError
 from core.downloads.http import DownloadClient, Response, Transfer
 from core.downloads.model import Item, Segment, State
-from core.downloads.partfile import Hasher, PartFile
+from core.downloads.partfile import FolderSync, Hasher, PartFile
 from core.downloads.ratelimit import Limiter, TokenBucket
 from core.downloads.retry import Timeouts, parse_retry_after
 from core.downloads.store import Store
 from core.supervisor import Supervisor
 
 T = TypeVar("T")
+INLINE_HASH_MAX = 4 * 1024 * 1024  # files up to this size are hashed chunk by chunk on the loop
 REDIRECTS = (301, 302, 303, 307, 308)
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
@@ -52,6 +53,7 @@ class Services:
         max_segments: ranged connections per download at most.
         segment_threshold: files at least this big are split when the server supports ranges.
         ssl_context: None for the system's trusted certificates (tests inject their own CA).
+        folders: group-committed folder fsyncs after renames.
         mark: tell the engine an item changed (next snapshot batch).
         extra_slot: take one more connection slot for a segment if one is free and nobody queues (True if taken).
         give_slot: return an extra slot.
@@ -68,6 +70,7 @@ class Services:
     max_segments: int
     segment_threshold: int
     ssl_context: ssl.SSLContext | None
+    folders: FolderSync
     mark: Callable[[Item], None]
     extra_slot: Callable[[Item], bool]
     give_slot: Callable[[Item], None]
@@ -480,7 +483,7 @@ class Run:
                 "the damaged file was deleted, retry to download it again",
                 retryable=False,
             )
-        item.name = await self.io(self.part.finish)
+        item.name = await self.io(self.part.finish, self.svc.folders)
         self.part = None
         self._set_done()
 
@@ -566,7 +569,8 @@ class _Writer:
                 run.part = await run.io(PartFile.reserve, Path(item.folder), wanted, ())
                 item.name = run.part.name
                 fresh = True
-            run.hasher = Hasher(run.part.path, run.svc.executor)
+            small = item.total is not None and item.total <= INLINE_HASH_MAX
+            run.hasher = Hasher(run.part.path, run.svc.executor, inline=small)
         if self.restart:
             run.generation += 1
             self.segment.received = self.segment.saved = 0
@@ -581,7 +585,7 @@ class _Writer:
             self.stop_at_end = True
             await run.io(run.part.preallocate, item.total)
         item.state = State.DOWNLOADING
-        run.svc.store.save(item, segments=True)
+        run.svc.store.save(item, segments=self.split)
         run.svc.mark(item)
         self.prepared = True
         if self.split:
@@ -610,7 +614,11 @@ class _Writer:
         if chunk:
             run.part.write(chunk, offset)
             segment.received += len(chunk)
-            run.poke_hasher(len(chunk))
+            assert run.hasher is not None
+            if run.hasher.inline:
+                run.hasher.feed(chunk, offset)
+            else:
+                run.poke_hasher(len(chunk))
         if done:
             if self.stop_at_end and self.transfer is not None:
                 self.transfer.abort()  # the rest of this response belongs to other segments

@@ -30,7 +30,7 @@ from core.downloads.errors import (
 from core.downloads.http import DownloadClient, make_client
 from core.downloads.model import FINISHED, RUNNING, DownloadProgress, Item, Segment, State
 from core.downloads.names import sanitize
-from core.downloads.partfile import PartFile
+from core.downloads.partfile import FolderSync, PartFile
 from core.downloads.ratelimit import Limiter, TokenBucket
 from core.downloads.retry import RetryPolicy, Timeouts
 from core.downloads.scheduler import Scheduler
@@ -105,6 +105,7 @@ class DownloadEngine:
         self._client: DownloadClient | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._services: Services | None = None
+        self._folders = FolderSync()
         self._started = False
         self._stopping = False
 
@@ -138,6 +139,7 @@ class DownloadEngine:
             max_segments=self._max_segments,
             segment_threshold=self._segment_threshold,
             ssl_context=self._ssl_context,
+            folders=self._folders,
             mark=self._mark,
             extra_slot=lambda item: self._scheduler.try_extra(item.host),
             give_slot=self._give_extra,
@@ -171,6 +173,7 @@ class DownloadEngine:
             self._client.close()
         if self._executor is not None:
             self._executor.shutdown(wait=False)  # no job is left: every run waited for its own
+        self._folders.close()
 
     # --- commands (return at once; outcomes come back as snapshots) ---------------------------------
 
@@ -471,7 +474,7 @@ class DownloadEngine:
         finally:
             self._runs.pop(item.id, None)
             self._scheduler.give(item.host)
-            if run.intent != "remove":
+            if run.intent != "remove" and item.state is not State.COMPLETED:  # completed: saved already
                 if item.state in RUNNING:
                     item.state = State.QUEUED  # _after_failure or the caller decides what comes next
                 self._store.save(item, segments=len(item.segments) > 1 or run.intent == "cancel")

@@ -5,10 +5,11 @@
   unlimited max_body_size, no decompression (a gzip bomb stays its compressed size on disk), redirects
   followed by the engine (so every hop is checked), certificates always verified.
 - A resolver that answers numeric addresses itself instead of going through a thread pool.
-- Abort at any moment (pause, cancel, idle): simple_httpclient has no cancel, so the client's TCPClient hands
-  each new stream to the Transfer that asked for it (through a ContextVar set around fetch()); aborting closes
-  that stream. Errors raised inside Tornado's delegate callbacks would be logged by Tornado as uncaught, so
-  callbacks here turn every failure into an abort instead.
+- Abort at any moment (pause, cancel, idle): simple_httpclient has no cancel, so our connection class hands
+  each new stream to the Transfer that asked for it; aborting closes that stream. The same class passes the
+  parsed response headers straight to the Transfer (header_callback would make us parse every line again).
+  Errors raised inside Tornado's delegate callbacks would be logged by Tornado as uncaught, so callbacks here
+  turn every failure into an abort instead.
 
 Nothing here writes files or touches SQLite: bytes go to the `on_chunk` callback the engine provides.
 """
@@ -16,7 +17,6 @@ Nothing here writes files or touches SQLite: bytes go to the `on_chunk` callback
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import ipaddress
 import socket
 import ssl
@@ -24,8 +24,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from tornado.http1connection import HTTP1Connection
 from tornado.httpclient import HTTPClientError, HTTPRequest, HTTPResponse
-from tornado.httputil import HTTPHeaders, HTTPInputError, parse_response_start_line
+from tornado.httputil import HTTPHeaders, HTTPInputError, RequestStartLine, ResponseStartLine
 from tornado.iostream import IOStream, StreamClosedError
 from tornado.netutil import DefaultLoopResolver, Resolver
 from tornado.simple_httpclient import (
@@ -34,14 +35,12 @@ from tornado.simple_httpclient import (
     SimpleAsyncHTTPClient,
     _HTTPConnection,  # WORKAROUND below needs the private class
 )
-from tornado.tcpclient import TCPClient
 
 from core.downloads.errors import TransferError
 from core.downloads.retry import Timeouts
 from core.version import __version__
 
 USER_AGENT = f"Squall/{__version__}"
-_CURRENT: contextvars.ContextVar[Transfer | None] = contextvars.ContextVar("squall_transfer", default=None)
 
 
 class NumericResolver(Resolver):
@@ -63,16 +62,25 @@ class NumericResolver(Resolver):
         return [(socket.AF_INET, (host, port))]
 
 
-class _TrackingTCPClient(TCPClient):
-    async def connect(self, *args: Any, **kwargs: Any) -> IOStream:
-        stream = await super().connect(*args, **kwargs)
-        transfer = _CURRENT.get()
+class _Connection(_HTTPConnection):
+    """simple_httpclient's connection, tied to the Transfer that made the request (see the module docstring)."""
+
+    def _transfer(self) -> Transfer | None:
+        transfer = getattr(getattr(self.request, "request", self.request), "squall_transfer", None)
+        return transfer if isinstance(transfer, Transfer) else None
+
+    def _create_connection(self, stream: IOStream) -> HTTP1Connection:
+        transfer = self._transfer()
         if transfer is not None:
             transfer._attach(stream)
-        return stream
+        return super()._create_connection(stream)
 
+    async def headers_received(self, first_line: ResponseStartLine | RequestStartLine, headers: HTTPHeaders) -> None:
+        await super().headers_received(first_line, headers)
+        transfer = self._transfer()
+        if transfer is not None and isinstance(first_line, ResponseStartLine) and not 100 <= first_line.code < 200:
+            transfer._headers_arrived(first_line.code, first_line.reason, headers)
 
-class _Connection(_HTTPConnection):
     def on_connection_close(self) -> None:
         # WORKAROUND: tornado 6.6.1 `_HTTPConnection.on_connection_close` does `raise self.stream.error` when the
         # peer resets the connection mid-body. It runs inside http1connection's delegate error-logging context,
@@ -85,11 +93,6 @@ class _Connection(_HTTPConnection):
 
 class DownloadClient(SimpleAsyncHTTPClient):
     """simple_httpclient whose connections can be found (and closed) by the Transfer that opened them."""
-
-    def initialize(self, **kwargs: Any) -> None:  # type: ignore[override]
-        super().initialize(**kwargs)
-        self.tcp_client.close()
-        self.tcp_client = _TrackingTCPClient(resolver=self.resolver)
 
     def _connection_class(self) -> type:
         return _Connection
@@ -188,8 +191,6 @@ class Transfer:
         self._error: TransferError | None = None
         self.aborted = False
         self.response: Response | None = None
-        self._pending_headers: HTTPHeaders | None = None
-        self._status: tuple[int, str] | None = None
         self.started = self._loop.time()
         self.connected_at: float | None = None
         self.last_activity = self.started
@@ -227,22 +228,13 @@ class Transfer:
         if self.aborted:
             stream.close()
 
-    def _header_line(self, line: str) -> None:
+    def _headers_arrived(self, code: int, reason: str, headers: HTTPHeaders) -> None:
         if self.aborted:
             return
         try:
-            if line.startswith("HTTP/"):
-                start = parse_response_start_line(line.strip())
-                self._status = (start.code, start.reason)
-                self._pending_headers = HTTPHeaders()
-            elif line in ("\r\n", "\n"):
-                if self._status is None or self._pending_headers is None or 100 <= self._status[0] < 200:
-                    return  # an interim 1xx response: the real one follows
-                self.last_activity = self._window_start = self._loop.time()
-                self.response = Response(self._status[0], self._status[1], self._pending_headers, self.url)
-                self._on_headers(self.response)
-            elif self._pending_headers is not None:
-                self._pending_headers.parse_line(line)
+            self.last_activity = self._window_start = self._loop.time()
+            self.response = Response(code, reason, headers, self.url)
+            self._on_headers(self.response)
         except TransferError as exc:
             self.abort(exc)
         except Exception as exc:  # never let tornado log it as uncaught: it becomes this transfer's error
@@ -318,16 +310,12 @@ class Transfer:
             decompress_response=False,
             connect_timeout=self._timeouts.connect,
             request_timeout=0,  # no total limit: the watchdog handles each phase
-            header_callback=self._header_line,
             streaming_callback=self._chunk,  # tornado awaits what this returns (flow control)
             validate_cert=True,
             ssl_options=self._ssl_context,
         )
-        token = _CURRENT.set(self)
-        try:
-            future = self._client.fetch(request, raise_error=False)
-        finally:
-            _CURRENT.reset(token)
+        request.squall_transfer = self  # type: ignore[attr-defined]  # read back by _Connection
+        future = self._client.fetch(request, raise_error=False)
         # The fetch's own future is resolved by tornado, possibly after we stopped waiting; retrieve its outcome
         # so nothing is logged as never retrieved, and never cancel it: tornado logs an ERROR ("Exception after
         # Future was cancelled") when it then tries to set the error of a cancelled future.
