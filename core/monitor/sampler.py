@@ -55,7 +55,7 @@ class TaskSampler:
         # id(task) -> _Tracked; an entry leaves when its task is garbage collected (weakref callback), and the
         # entry's own weak reference is checked on every lookup so a reused id() never matches a new task.
         self._tracked: dict[int, _Tracked] = {}
-        self._by_id: weakref.WeakValueDictionary[int, asyncio.Task[Any]] = weakref.WeakValueDictionary()
+        self._by_id: dict[int, _Tracked] = {}  # monitor id -> entry, for commands
 
     def __len__(self) -> int:
         return len(self._tracked)
@@ -66,7 +66,8 @@ class TaskSampler:
 
     def task(self, task_id: int) -> asyncio.Task[Any] | None:
         """The live task with this id, or None when it is gone or unknown."""
-        task = self._by_id.get(task_id)
+        tracked = self._by_id.get(task_id)
+        task = None if tracked is None else tracked.task_ref()
         return None if task is None or task.done() else task
 
     def _get(self, task: asyncio.Task[Any], now: float) -> _Tracked:
@@ -77,7 +78,7 @@ class TaskSampler:
         tracked = _Tracked(weakref.ref(task, lambda ref: self._forget(key, ref)), next(self._ids), now)
         tracked.info = self.registry.info(task)  # set by Supervisor.start before the task can be seen
         self._tracked[key] = tracked
-        self._by_id[tracked.id] = task
+        self._by_id[tracked.id] = tracked
         if tracked.info is None and not task.done():
             task.add_done_callback(self._unowned_done)
         return tracked
@@ -86,6 +87,7 @@ class TaskSampler:
         tracked = self._tracked.get(key)
         if tracked is not None and tracked.task_ref is ref:
             del self._tracked[key]
+            self._by_id.pop(tracked.id, None)
 
     def _unowned_done(self, task: asyncio.Task[Any]) -> None:
         tracked = self._get(task, time.time())
