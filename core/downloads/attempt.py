@@ -48,6 +48,7 @@ class Services:
 
     Attributes:
         client, executor, store, limiter, supervisor: shared engine parts.
+        hash_executor: the one thread that hashes files from disk (so hashing never takes both cores).
         timeouts: phase timeouts.
         max_redirects: hops followed before giving up.
         max_segments: ranged connections per download at most.
@@ -62,6 +63,7 @@ class Services:
 
     client: DownloadClient
     executor: Executor
+    hash_executor: Executor
     store: Store
     limiter: Limiter
     supervisor: Supervisor
@@ -128,6 +130,7 @@ class Run:
         self.checkpointing = False
         self.last_checkpoint = time.monotonic()
         self.generation = 0  # bumped when the .part restarts from byte 0: older checkpoints no longer apply
+        self.spare_slots = 0  # extra connection slots taken but not yet given to a lane
         self._since_poke = 0
 
     # --- executor jobs, tracked so nothing closes the fd under a running job ------------------------
@@ -180,7 +183,7 @@ class Run:
     async def _open_existing(self) -> None:
         item = self.item
         self.part = await self.io(PartFile.reopen, Path(item.folder), item.name)
-        self.hasher = Hasher(self.part.path, self.svc.executor)
+        self.hasher = Hasher(self.part.path, self.svc.hash_executor)
         size = await self.io(self.part.size)
         if len(item.segments) == 1:
             segment = item.segments[0]
@@ -198,7 +201,7 @@ class Run:
         item = self.item
         assert self.part is not None
         final = Path(item.folder) / item.name
-        hasher = Hasher(final, self.svc.executor)
+        hasher = Hasher(final, self.svc.hash_executor)
         try:
             item.sha256_actual = await hasher.result(item.total or 0)
         finally:
@@ -325,7 +328,9 @@ class Run:
         idle = sum(1 for s in self.item.segments if not s.busy and not s.done)
         running = sum(1 for t in self.lanes if not t.done())
         for _ in range(idle - running - (1 if main_will_claim else 0)):
-            if not self.svc.extra_slot(self.item):
+            if self.spare_slots:
+                self.spare_slots -= 1  # taken when deciding to split
+            elif not self.svc.extra_slot(self.item):
                 break
             task = self.svc.supervisor.start(
                 self._extra_lane(),
@@ -570,7 +575,7 @@ class _Writer:
                 item.name = run.part.name
                 fresh = True
             small = item.total is not None and item.total <= INLINE_HASH_MAX
-            run.hasher = Hasher(run.part.path, run.svc.executor, inline=small)
+            run.hasher = Hasher(run.part.path, run.svc.hash_executor, inline=small)
         if self.restart:
             run.generation += 1
             self.segment.received = self.segment.saved = 0
@@ -578,6 +583,10 @@ class _Writer:
                 assert run.hasher is not None
                 await run.io(run.part.truncate, 0)
                 await run.hasher.reset()
+        if self.split and not run.svc.extra_slot(item):
+            self.split = False  # no free connection now: ranges would only add requests
+        elif self.split:
+            run.spare_slots += 1
         if self.split:
             assert item.total is not None
             run.split()

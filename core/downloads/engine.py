@@ -104,6 +104,7 @@ class DownloadEngine:
         self._wake: asyncio.Event | None = None
         self._client: DownloadClient | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self._hash_executor: ThreadPoolExecutor | None = None
         self._services: Services | None = None
         self._folders = FolderSync()
         self._started = False
@@ -128,9 +129,11 @@ class DownloadEngine:
         self._wake = asyncio.Event()
         self._client = make_client()
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="squall-downloads-io")
+        self._hash_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="squall-downloads-hash")
         self._services = Services(
             client=self._client,
             executor=self._executor,
+            hash_executor=self._hash_executor,
             store=self._store,
             limiter=self._limiter,
             supervisor=self._supervisor,
@@ -171,8 +174,9 @@ class DownloadEngine:
         self._emit()
         if self._client is not None:
             self._client.close()
-        if self._executor is not None:
-            self._executor.shutdown(wait=False)  # no job is left: every run waited for its own
+        for executor in (self._executor, self._hash_executor):
+            if executor is not None:
+                executor.shutdown(wait=False)  # no job is left: every run waited for its own
         self._folders.close()
 
     # --- commands (return at once; outcomes come back as snapshots) ---------------------------------
@@ -451,6 +455,9 @@ class DownloadEngine:
         item = run.item
         try:
             run.abort_all()
+            for _ in range(run.spare_slots):
+                self._scheduler.give(item.host)
+            run.spare_slots = 0
             for lane in run.lanes:
                 lane.cancel()
             if run.lanes:

@@ -41,6 +41,9 @@ from core.downloads.retry import Timeouts
 from core.version import __version__
 
 USER_AGENT = f"Squall/{__version__}"
+# Body bytes per socket read and per on_chunk call. tornado's 64 KiB default costs ~30% more loop CPU per GiB;
+# 256 KiB keeps each pwrite well under a millisecond (loop lag) while cutting per-chunk overhead.
+READ_CHUNK = 256 * 1024
 
 
 class NumericResolver(Resolver):
@@ -73,7 +76,10 @@ class _Connection(_HTTPConnection):
         transfer = self._transfer()
         if transfer is not None:
             transfer._attach(stream)
-        return super()._create_connection(stream)
+        connection = super()._create_connection(stream)
+        connection.params.chunk_size = READ_CHUNK
+        stream.read_chunk_size = READ_CHUNK
+        return connection
 
     async def headers_received(self, first_line: ResponseStartLine | RequestStartLine, headers: HTTPHeaders) -> None:
         await super().headers_received(first_line, headers)
