@@ -246,6 +246,7 @@ class TasksPanel(QWidget):
             self._task_count = len(update.tasks)
             self.task_model.update(update.tasks, update.taken_at)
             self.grouped_model.update(update.tasks, update.taken_at)
+            self.view.viewport().update()  # ages moved on (see task_models: no dataChanged for them)
             self._update_owners(update.tasks)
             self._refresh_detail()
         if self._pending_finished:

@@ -20,6 +20,16 @@ T = TypeVar("T")
 Index = QModelIndex | QPersistentModelIndex
 Column = tuple[str, Callable[[Any], Any], Callable[[Any], Any]]  # title, display, sort value
 RECORD_ROLE = Qt.ItemDataRole.UserRole + 10  # the record itself (FinishedTask, BlockRecord, LabResult)
+HANDLED_ROLES = frozenset(
+    int(r)
+    for r in (
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.ToolTipRole,
+        Qt.ItemDataRole.ForegroundRole,
+        SORT_ROLE,
+        RECORD_ROLE,
+    )
+)  # every other role is refused before any work: views ask ~7 roles per cell per paint
 
 _RED = QBrush(QColor("#b00020"))
 _GREY = QBrush(QColor("#777777"))
@@ -63,7 +73,7 @@ class RecordTableModel(QAbstractTableModel, Generic[T]):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        if role not in HANDLED_ROLES or not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
         record = self._rows[index.row()]
         _title, display, sort = self.columns[index.column()]
@@ -154,7 +164,7 @@ class LabResultModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(STYLES):
+        if role not in HANDLED_ROLES or not index.isValid() or not 0 <= index.row() < len(STYLES):
             return None
         style = STYLES[index.row()]
         result = self._results.get(style.key)

@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex
 
 T = TypeVar("T")
 Parent = QModelIndex | QPersistentModelIndex
-DISPLAY = [Qt.ItemDataRole.DisplayRole]
 ROOT = QModelIndex()  # the invalid index: the default parent in the models' signatures
 
 
@@ -37,11 +36,9 @@ def sync_rows(
     rows: list[T],
     new: Sequence[T],
     key: Callable[[T], Hashable],
-    *,
-    ticking_column: int | None = None,
 ) -> bool:
     """Make rows equal to new (existing rows keep their order, new ones are appended); returns True if the row
-    set changed. ticking_column: a column that changes every time (an age), refreshed for all rows at once."""
+    set changed."""
     last_column = model.columnCount(parent) - 1
     wanted: dict[Hashable, T] = {key(item): item for item in new}
     structure = False
@@ -61,9 +58,6 @@ def sync_rows(
             changed.append(row)
     for first, last in ranges(changed):
         model.dataChanged.emit(model.index(first, 0, parent), model.index(last, last_column, parent), [])
-    if ticking_column is not None and rows:
-        top = model.index(0, ticking_column, parent)
-        model.dataChanged.emit(top, model.index(len(rows) - 1, ticking_column, parent), DISPLAY)
 
     known = {key(item) for item in rows}
     fresh_items = [item for item in new if key(item) not in known]
