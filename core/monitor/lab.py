@@ -213,7 +213,9 @@ class LoopLab:
         if self.running:
             raise LabError("the loop lab is already running; wait for it to finish")
         self._run_task = self.supervisor.start(
-            self._run_all(fetches, delay_ms, styles), name="lab:run", what=f"loop lab: {fetches} fetches x 4 styles"
+            self._run_all(fetches, delay_ms, styles),
+            name="lab:run",
+            what=f"loop lab: {fetches} fetches in {len(styles)} styles",
         )
 
     async def _run_all(self, fetches: int, delay_ms: int, styles: tuple[str, ...]) -> None:
@@ -232,6 +234,8 @@ class LoopLab:
     async def run_style(self, key: str, fetches: int, delay_ms: int) -> LabResult:
         """Run one style now and measure it."""
         check_run(fetches, delay_ms, (key,))
+        if self._heartbeat.due is None:
+            raise LabError("the loop lab measures lag with the monitor's heartbeat, which is not running")
         style = next(s for s in STYLES if s.key == key)
         await self._ensure_server()
         urls = [self._server.url(delay_ms)] * fetches
@@ -241,12 +245,12 @@ class LoopLab:
         error = ""
         try:
             await runner(urls)
-        except (OSError, LabError) as exc:
-            error = f"{type(exc).__name__}: {exc}"
-        except Exception as exc:  # tornado's HTTPClientError and friends: report, don't crash the lab
+        except Exception as exc:  # OSError, LabError, tornado's HTTPClientError...: a result to show, not a crash
             error = f"{type(exc).__name__}: {exc}"
         end = time.monotonic()
-        await self._heartbeat.next_beat()  # the beat that was due during the run lands now, late if it blocked
+        # The beat that was due during the run lands now, late if the run blocked the loop. asyncio.wait, not
+        # await: if the heartbeat stops meanwhile its future is cancelled, and that must not cancel this run.
+        await asyncio.wait([self._heartbeat.next_beat()], timeout=max(1.0, 4 * self._heartbeat.interval))
         lags = self._heartbeat.lags_between(start, end)
         result = LabResult(
             style,

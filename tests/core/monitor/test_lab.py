@@ -164,6 +164,17 @@ def test_the_server_refuses_a_bad_delay_clearly(aloop: LoopRunner) -> None:
     aloop.run(scenario(), timeout=20)
 
 
+def test_without_a_heartbeat_the_lab_refuses_to_run(aloop: LoopRunner) -> None:
+    lab = LoopLab(Heartbeat(0.01), registry=TaskRegistry())
+
+    async def scenario() -> None:
+        with pytest.raises(LabError, match="measures lag with the monitor's heartbeat, which is not running"):
+            await lab.run_style("gather", 1, 0)
+        await lab.stop(1)
+
+    aloop.run(scenario())
+
+
 def test_the_resolver_takes_ip_literals_only(aloop: LoopRunner) -> None:
     async def scenario() -> None:
         resolver = NumericResolver()
