@@ -228,6 +228,7 @@ class TasksPanel(QWidget):
         self.finished_view.selectionModel().currentChanged.connect(self._record_selected)
         self.block_view.selectionModel().currentChanged.connect(self._record_selected)
         self.threshold_spin.valueChanged.connect(self._threshold_changed)
+        self.proxy.rowsInserted.connect(self._expand_new_groups)
 
     # -- updates from the monitor ------------------------------------------------------------------------------
 
@@ -287,6 +288,11 @@ class TasksPanel(QWidget):
             self.group_box.setChecked(grouped)
         if selected is not None:
             self.select_task(selected)
+
+    def _expand_new_groups(self, parent: QModelIndex | QPersistentModelIndex, first: int, last: int) -> None:
+        if self.group_box.isChecked() and not parent.isValid():
+            for row in range(first, last + 1):
+                self.view.expand(self.proxy.index(row, 0))
 
     def select_task(self, task_id: int) -> bool:
         """Select the task with this id in the view; False when it is not shown."""

@@ -149,10 +149,17 @@ def test_filter_by_text_and_owner_and_group_by_owner(qloop: LoopRunner, rig: Tab
         assert selected.name == "download:small.txt", "the selection survives grouping"
         await asyncio.sleep(0.3)  # a few live updates into the grouped view
         assert set(shown_names(rig.panel)) >= {"download:big.iso", "download:small.txt", "chat:peer:bob"}
+        hub = Supervisor("hub", registry=rig.registry)
+        hub.start(parked(gate), name="hub:accept")  # a new owner appears while grouped: its row opens by itself
+        await wait_until(lambda: "hub:accept" in shown_names(rig.panel), what="the new owner's task")
+        proxy = rig.panel.proxy
+        hub_row = next(r for r in range(proxy.rowCount()) if proxy.data(proxy.index(r, 0)) == "hub")
+        assert rig.panel.view.isExpanded(proxy.index(hub_row, 0))
         rig.panel.set_grouped(False)
         assert not rig.panel.group_box.isChecked()
         gate.set()
         await chat.stop(1)
+        await hub.stop(1)
         await rig.stop()
 
     qloop.run(scenario())
