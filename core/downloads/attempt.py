@@ -475,8 +475,17 @@ class Run:
         self.svc.mark(item)
         size = item.received
         item.total = size
+        # Flush the file to disk while the hash finishes (two threads, two kinds of work), so the sync in
+        # finish() below has little left to do. Small files have nothing worth overlapping.
+        syncing = None
+        if size > INLINE_HASH_MAX:
+            job = self.svc.executor.submit(self.part.sync)
+            self.jobs.add(job)
+            syncing = asyncio.wrap_future(job)
         item.sha256_actual = await self.hasher.result(size)
         await self.hasher.close()
+        if syncing is not None:
+            await syncing
         if item.sha256_expected and item.sha256_actual != item.sha256_expected:
             part = self.part
             self.part = None

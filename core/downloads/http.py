@@ -352,6 +352,8 @@ class Transfer:
         if failure is None and result is not None and result.code == 599:
             failure = result.error
         if failure is not None:
+            if self.response is None and isinstance(failure, HTTPStreamClosedError | StreamClosedError):
+                raise TransferError("the server closed the connection without answering", retryable=True)
             raise describe_error(failure, self._timeouts)
         if self.response is None:
             raise TransferError("the server's answer had no status line", retryable=True)

@@ -132,7 +132,8 @@ def test_disk_full_on_a_small_tmpfs_fails_that_file_and_finishes_the_others(
     try:
         server.add("big.bin", 4_000_000)
         a, b = server.add("a.bin", 200_000), server.add("b.bin", 300_000)
-        urls = [server.url(f"/f/{n}") for n in ("big.bin", "a.bin", "b.bin")]
+        # The big one is paced so the small ones are written before it fills the disk.
+        urls = [server.url("/throttle/big.bin?bps=2000000"), server.url("/f/a.bin"), server.url("/f/b.bin")]
         result = get(*urls, "-d", str(small), "--data-dir", str(tmp_path / "data"), "-j", "3", cwd=tmp_path)
         assert result.returncode == 1
         failures = [line for line in result.stderr.splitlines() if line.startswith("squall get: failed:")]

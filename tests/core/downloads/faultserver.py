@@ -10,7 +10,7 @@ Routes (NAME is a file added with `add`):
     /trickle/NAME         100 bytes every 0.1 s, always
     /reset/NAME           first request: half, then a TCP reset; later requests normal
     /throttle/NAME?bps=N  normal, but sends N bytes per second (long-running downloads for pause/cancel)
-    /norange/NAME         ignores Range (always 200 with the whole file, same ETag)
+    /norange/NAME         ignores Range (always 200 with the whole file, same ETag); the first body is cut short
     /changing/NAME        the file changes before every request (new content, new ETag); first body is short
     /changeonce/NAME      the file changes once, just before the second request
     /badrange/NAME        a 206 whose Content-Range starts one byte later than asked
@@ -104,7 +104,7 @@ class RawHandler(RequestHandler):
     @staticmethod
     async def send_head(stream: IOStream, code: int, reason: str, headers: dict[str, str]) -> None:
         lines = [f"HTTP/1.1 {code} {reason}", "Connection: close", *(f"{k}: {v}" for k, v in headers.items())]
-        await stream.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        await stream.write(("\r\n".join(lines) + "\r\n\r\n").encode("utf-8"))  # raw UTF-8, as some servers send
 
     async def serve_file(
         self, stream: IOStream, name: str, *, honour_range: bool = True, bps: int = 0, send: int | None = None
@@ -197,7 +197,9 @@ class ChangeOnceRoute(RawHandler):
 
 class NoRangeRoute(RawHandler):
     async def respond(self, stream: IOStream, name: str) -> None:
-        await self.serve_file(stream, name, honour_range=False)
+        first = self.state.hits[self.request.path] == 1
+        size = len(self.state.files[name])
+        await self.serve_file(stream, name, honour_range=False, send=size // 2 if first else None)
 
 
 class ChangingRoute(RawHandler):

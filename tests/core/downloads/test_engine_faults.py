@@ -121,11 +121,12 @@ def test_too_many_redirects(aloop: LoopRunner, server: FaultServer, make_engine:
 def test_range_ignored_on_resume_restarts_cleanly(
     aloop: LoopRunner, server: FaultServer, make_engine: Any, recorder: Recorder
 ) -> None:
-    """First attempt cut short by a reset; the server then ignores Range: the file is rewritten, not appended."""
+    """The first body is cut short; the server then ignores Range: the file is rewritten, not appended."""
     data = server.add("n.bin", SIZE)
     snapshot = aloop.run(download(make_engine, recorder, server.url("/norange/n.bin")))
     assert_complete(snapshot, data)
     assert snapshot.received == SIZE
+    assert [r for _, r, _ in server.state.requests] == ["bytes=0-", f"bytes={SIZE // 2}-"]
 
 
 def test_file_changed_between_attempts_is_downloaded_again_from_zero(
@@ -238,3 +239,32 @@ def test_connection_refused_is_retried_then_reported(aloop: LoopRunner, make_eng
     snapshot = aloop.run(download(make_engine, recorder, f"http://127.0.0.1:{free_port()}/x"))
     assert snapshot.state is State.FAILED
     assert snapshot.error == "the connection was refused (is the server up?) (gave up after 4 tries)"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        'attachment; filename="../../../../tmp/evil.sh"',
+        "attachment; filename*=UTF-8''..%2F..%2Fescape.txt",
+        'attachment; filename="/etc/cron.d/job"',
+        'attachment; filename="..\\\\..\\\\boot.ini"',
+        'attachment; filename=".."',
+        'attachment; filename="CON"',
+        'attachment; filename="\u202egnp.exe"',
+    ],
+)
+def test_hostile_content_disposition_never_leaves_the_folder(
+    aloop: LoopRunner, server: FaultServer, make_engine: Any, recorder: Recorder, tmp_path: Path, value: str
+) -> None:
+    import urllib.parse
+
+    url = server.url("/cd?value=" + urllib.parse.quote(value))
+    snapshot = aloop.run(download(make_engine, recorder, url))
+    assert snapshot.state is State.COMPLETED, snapshot.error
+    folder = (tmp_path / "downloads").resolve()
+    saved = Path(snapshot.path).resolve()
+    assert saved.parent == folder
+    assert saved.read_bytes() == b"hello"
+    assert sorted(p.name for p in folder.iterdir()) == [saved.name]
+    assert not saved.name.startswith(".")
+    assert "\u202e" not in saved.name
