@@ -246,6 +246,10 @@ class Run:
             response = await self._request(headers, on_headers, writer)
         finally:
             segment.busy = False
+        if self.error is not None:
+            raise self.error
+        if self.intent is not None:
+            raise TransferError(f"stopped ({self.intent})", retryable=False)
         if response.code == 416:
             self._on_416(response, resume_from)
             return

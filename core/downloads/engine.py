@@ -449,6 +449,10 @@ class DownloadEngine:
         await self._release(run)
         if run.intent is None and outcome is not None:
             self._after_failure(item, outcome)
+        if item.state is State.QUEUED and item.id not in self._timers and item.id in self._items:
+            # resume() or retry() arrived while this run was winding down: it could not queue the item then.
+            self._scheduler.push(item.id, item.host)
+            self._pump()
 
     async def _release(self, run: Run) -> None:
         """Close what a run opened (after a last checkpoint), give back its slot, start the next download."""

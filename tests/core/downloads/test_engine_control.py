@@ -235,3 +235,26 @@ def test_remove_forgets_the_download_and_can_delete_its_file(
     aloop.run(scenario())
     assert sorted(p.name for p in (tmp_path / "downloads").iterdir()) == ["keep.bin"]
     assert conn.execute("SELECT count(*) FROM downloads").fetchone()[0] == 0
+
+
+def test_resume_right_after_pause_is_not_lost(
+    aloop: LoopRunner, server: FaultServer, make_engine: Any, recorder: Recorder
+) -> None:
+    data = server.add("q.bin", 400_000)
+
+    async def scenario() -> int:
+        engine = make_engine()
+        await engine.start()
+        try:
+            download_id = engine.add(server.url("/throttle/q.bin?bps=800000"))
+            await wait_until(lambda: engine.get(download_id).received > 0, what="some bytes")
+            engine.pause(download_id)
+            engine.resume(download_id)  # before the paused run has wound down
+            await wait_until(lambda: finished(recorder, download_id), timeout=5, what="the download to finish")
+        finally:
+            await engine.stop(2)
+        return download_id
+
+    snapshot = recorder.latest[aloop.run(scenario())]
+    assert snapshot.state is State.COMPLETED, snapshot.error
+    assert Path(snapshot.path).read_bytes() == data
