@@ -208,7 +208,7 @@ class Monitor:
 
     def set_block_threshold(self, ms: float) -> None:
         """Change the block threshold now (10 to 60,000 ms); does not persist it (the setting does)."""
-        self.watchdog.threshold_ms = self.blocks.threshold_ms = check_threshold(ms)
+        self.watchdog.threshold_ms = self.blocks.threshold_ms = check_threshold(ms)  # wakes the watchdog
 
     def _threshold_from_settings(self) -> float:
         if self._settings is None:

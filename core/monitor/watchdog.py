@@ -72,13 +72,23 @@ class Watchdog:
         *,
         threshold_ms: float = 100,
     ) -> None:
-        self.threshold_ms = check_threshold(threshold_ms)
+        self._threshold_ms = check_threshold(threshold_ms)
         self._heartbeat = heartbeat
         self._on_capture = on_capture
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set to make the thread look again now (stop, new threshold)
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
+
+    @property
+    def threshold_ms(self) -> float:
+        return self._threshold_ms
+
+    @threshold_ms.setter
+    def threshold_ms(self, ms: float) -> None:
+        self._threshold_ms = check_threshold(ms)
+        self._wake.set()  # it may be sleeping until the old threshold
 
     @property
     def running(self) -> bool:
@@ -89,12 +99,14 @@ class Watchdog:
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         self._stop.clear()
+        self._wake.clear()
         self._thread = threading.Thread(target=self._watch, name="squall-watchdog", daemon=True)
         self._thread.start()
 
     async def stop(self, timeout: float = 1.0) -> None:
         """Stop the thread and wait for it without blocking the loop."""
         self._stop.set()
+        self._wake.set()
         thread, self._thread = self._thread, None
         deadline = time.monotonic() + timeout
         while thread is not None and thread.is_alive():
@@ -103,26 +115,38 @@ class Watchdog:
                 return
             await asyncio.sleep(0.005)
 
-    def _poll_interval(self) -> float:
-        # Check often enough to catch a block within a quarter of the threshold, never spin.
-        return max(0.005, min(0.05, self.threshold_ms / 4000.0))
-
     def _watch(self) -> None:
+        # No fixed polling: sleep until the beat now due would become late by the threshold, then look. While
+        # the loop is healthy that beat has happened by then, so the next look is a threshold away again:
+        # about 1,000 / threshold_ms wake-ups a second (10 at 100 ms), and a block is caught within ~1 ms of
+        # crossing the threshold.
         captured_due: float | None = None
-        while not self._stop.wait(self._poll_interval()):
+        wait = 0.05
+        while True:
+            self._wake.wait(wait)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             due = self._heartbeat.due
-            if due is None or due == captured_due:
+            threshold_s = self.threshold_ms / 1000.0
+            if due is None:  # the heartbeat is not beating (yet, or any more)
+                wait = 0.05
                 continue
-            late_ms = (time.monotonic() - due) * 1000.0
-            threshold = self.threshold_ms
-            if late_ms <= threshold:
+            late_s = time.monotonic() - due
+            if late_s <= threshold_s:
+                wait = threshold_s - late_s + 0.001
+                continue
+            if due == captured_due:  # still the same block: look again for the loop to come back
+                wait = max(0.005, threshold_s / 2)
                 continue
             frame = sys._current_frames().get(self._loop_thread)
             raw = capture_thread(frame)
             del frame  # a frame reference from another thread must not outlive the capture
             captured_due = due
-            capture = Capture(due, time.time() - late_ms / 1000.0, late_ms, threshold, label(raw), with_source(raw))
+            late_ms = late_s * 1000.0
+            capture = Capture(due, time.time() - late_s, late_ms, self.threshold_ms, label(raw), with_source(raw))
             self._deliver(capture)
+            wait = max(0.005, threshold_s / 2)
 
     def _deliver(self, capture: Capture) -> None:
         loop = self._loop

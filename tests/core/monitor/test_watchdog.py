@@ -67,6 +67,8 @@ def test_the_threshold_can_change_while_running(aloop: LoopRunner) -> None:
 
     async def scenario() -> None:
         await monitor.start()
+        for _ in range(10):  # long enough for the watchdog to settle into sleeping ~1 s at a time
+            await monitor.heartbeat.next_beat()
         monitor.set_block_threshold(50)
         await monitor.heartbeat.next_beat()
         time.sleep(0.2)  # noqa: ASYNC251 - blocking the loop is the point
@@ -74,7 +76,10 @@ def test_the_threshold_can_change_while_running(aloop: LoopRunner) -> None:
         await monitor.stop(1)
 
     aloop.run(scenario())
-    assert monitor.block_history()[0].threshold_ms == 50
+    (block,) = monitor.block_history()
+    assert block.threshold_ms == 50
+    assert block.where != NOT_CAUGHT, "the watchdog was sleeping until the old 1 s threshold; it must wake"
+    assert block.stack
 
 
 @pytest.mark.parametrize("bad", [0, 9, 60_001, -5, True, "100", None])
