@@ -21,6 +21,7 @@ API for the GUI (all commands return at once; outcomes arrive as snapshots, on t
                             on_removed=None)      # a Component: AppCore starts it and stops it
     await engine.start()                          # restores queue and history; interrupted downloads resume
     id = engine.add(url, folder=None, sha256=None, name=None)   # BadUrlError, DuplicateDownloadError
+    ids = engine.add_many([(url, sha256_or_None), ...], folder=None)   # one transaction, all or nothing
     engine.pause(id); engine.resume(id); engine.retry(id); engine.cancel(id); engine.remove(id, delete_file)
     engine.set_concurrency(n); engine.set_per_host(n); engine.set_rate_limit(bps); engine.set_item_rate_limit(id, bps)
     engine.items() -> list[DownloadProgress]; engine.get(id) -> DownloadProgress

@@ -143,12 +143,11 @@ async def _download(conn: sqlite3.Connection, args: argparse.Namespace, targets:
         loop.add_signal_handler(signum, on_signal)
     await engine.start()
     try:
-        for url, sha in targets:
-            try:
-                ids.append(engine.add(url, sha256=sha, resume_existing=True))
-            except DownloadError as exc:
-                print(f"squall get: {exc}", file=sys.stderr)
-                return EXIT_FAILED
+        try:
+            ids.extend(engine.add_many(targets, resume_existing=True))
+        except DownloadError as exc:
+            print(f"squall get: {exc}", file=sys.stderr)
+            return EXIT_FAILED
         await finished.wait()
     finally:
         await engine.stop(5.0)

@@ -226,6 +226,20 @@ class DownloadEngine:
         self._pump()
         return item.id
 
+    def add_many(
+        self, entries: list[tuple[str, str | None]], *, folder: Path | str | None = None, resume_existing: bool = False
+    ) -> list[int]:
+        """add() for many (url, sha256 or None) pairs in one database transaction; all or nothing.
+
+        Every URL and checksum is checked before anything is queued, so one bad entry adds none.
+        """
+        for url, sha in entries:
+            split_checksum(url)
+            if sha:
+                check_sha256(sha)
+        with self._store.bulk():
+            return [self.add(url, folder=folder, sha256=sha, resume_existing=resume_existing) for url, sha in entries]
+
     def pause(self, download_id: int) -> None:
         """Stop transferring and keep what is on disk; resume() continues from there."""
         item = self._get(download_id)

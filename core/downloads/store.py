@@ -10,11 +10,18 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from core import db
 from core.downloads.model import RUNNING, Item, Segment, State
 from core.downloads.urls import host_of
+
+_UPDATE = (
+    "UPDATE downloads SET name = ?, state = ?, received = ?, total = ?, etag = ?, last_modified = ?,"
+    " no_ranges = ?, sha256_expected = ?, sha256_actual = ?, rate_limit = ?, error = ?, attempts = ?,"
+    " finished_at = ? WHERE id = ?"
+)
 
 
 class Store:
@@ -26,6 +33,12 @@ class Store:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Group many inserts (and anything else) into one transaction."""
+        with db.transaction(self.conn):
+            yield
 
     def insert(self, item: Item) -> int:
         cursor = self.conn.execute(
@@ -48,10 +61,9 @@ class Store:
         """Write the row (state, name, validators, saved progress); with segments=True their rows too."""
         if item.foreign:
             return
-        state = item.state
         params = (
             item.name,
-            state.value,
+            item.state.value,
             item.saved,
             item.total,
             item.etag,
@@ -65,22 +77,26 @@ class Store:
             item.finished_at,
             item.id,
         )
-        sql = (
-            "UPDATE downloads SET name = ?, state = ?, received = ?, total = ?, etag = ?, last_modified = ?,"
-            " no_ranges = ?, sha256_expected = ?, sha256_actual = ?, rate_limit = ?, error = ?, attempts = ?,"
-            " finished_at = ? WHERE id = ?"
-        )
         if not segments:
-            self.conn.execute(sql, params)
+            self.conn.execute(_UPDATE, params)
             return
-        with db.transaction(self.conn):
-            self.conn.execute(sql, params)
+        in_transaction = self.conn.in_transaction
+        if not in_transaction:
+            self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute(_UPDATE, params)
             self.conn.execute("DELETE FROM download_segments WHERE download_id = ?", (item.id,))
             if len(item.segments) > 1:
                 self.conn.executemany(
                     "INSERT INTO download_segments (download_id, start, end, received) VALUES (?, ?, ?, ?)",
                     [(item.id, s.start, s.end, s.saved) for s in item.segments],
                 )
+        except BaseException:
+            if not in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        if not in_transaction:
+            self.conn.execute("COMMIT")
 
     def delete(self, download_id: int) -> None:
         self.conn.execute("DELETE FROM downloads WHERE id = ?", (download_id,))

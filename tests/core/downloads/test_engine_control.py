@@ -258,3 +258,28 @@ def test_resume_right_after_pause_is_not_lost(
     snapshot = recorder.latest[aloop.run(scenario())]
     assert snapshot.state is State.COMPLETED, snapshot.error
     assert Path(snapshot.path).read_bytes() == data
+
+
+def test_add_many_is_all_or_nothing(
+    aloop: LoopRunner, server: FaultServer, make_engine: Any, recorder: Recorder, conn: sqlite3.Connection
+) -> None:
+    for n in range(3):
+        server.add(f"m{n}.bin", 2000)
+
+    async def scenario() -> list[int]:
+        engine = make_engine()
+        await engine.start()
+        try:
+            with pytest.raises(BadUrlError, match="only http:// and https://"):
+                engine.add_many([(server.url("/f/m0.bin"), None), ("mailto:x@y", None)])
+            assert engine.items() == []
+            ids = engine.add_many([(server.url(f"/f/m{n}.bin"), None) for n in range(3)])
+            await wait_until(lambda: all(finished(recorder, i) for i in ids), what="three files")
+        finally:
+            await engine.stop(2)
+        return ids
+
+    ids = aloop.run(scenario())
+    assert ids == sorted(ids)
+    assert conn.execute("SELECT count(*) FROM downloads").fetchone()[0] == 3
+    assert all(recorder.latest[i].state is State.COMPLETED for i in ids)
