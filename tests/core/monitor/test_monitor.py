@@ -159,6 +159,14 @@ def test_a_bad_saved_threshold_falls_back_to_the_default_and_says_so(
     assert "block threshold 1 ms is out of range" in caplog.text
 
 
+def test_sampling_slows_down_rather_than_take_more_than_5_percent_of_the_loop() -> None:
+    monitor = Monitor(registry=TaskRegistry(), sample_interval=0.5)
+    assert monitor.next_interval(1.0) == 0.5  # 1,000 parked tasks: twice a second
+    assert monitor.next_interval(25.0) == 0.5
+    assert monitor.next_interval(55.0) == pytest.approx(1.1)  # 10,000 busy tasks: about once a second
+    assert monitor.next_interval(500.0) == pytest.approx(10.0)
+
+
 def test_bad_sample_interval_is_refused() -> None:
     with pytest.raises(MonitorSettingError, match=r"sample interval 0 s is out of range; use 0.01 to 60 s"):
         Monitor(registry=TaskRegistry(), sample_interval=0)
