@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from core.downloads import names
 from core.downloads.errors import RestartNeededError, TransferError
-from core.downloads.http import DownloadClient, Response, Transfer
+from core.downloads.http import READ_CHUNK, DownloadClient, Response, Transfer
 from core.downloads.model import Item, Segment, State
 from core.downloads.partfile import FolderSync, Hasher, PartFile
 from core.downloads.ratelimit import Limiter, TokenBucket
@@ -572,6 +572,7 @@ class _Writer:
         self.restart = False
         self.split = False
         self.stop_at_end = False
+        self.throttled = False
 
     async def prepare(self) -> None:
         """Before the first byte: reserve or reopen the .part, restart or split it, record the name."""
@@ -648,8 +649,15 @@ class _Writer:
         bucket = run.svc.bucket(run.item)
         limiter = run.svc.limiter
         if bucket is None and limiter.bucket.rate <= 0:
+            if self.throttled and self.transfer is not None:
+                self.throttled = False
+                self.transfer.set_chunk_size(READ_CHUNK)  # the limit was lifted
             return None
         buckets = (limiter.bucket,) if bucket is None else (limiter.bucket, bucket)
+        rate = min(b.rate for b in buckets if b.rate > 0)
+        if self.transfer is not None:  # 50 ms worth per piece: the limit holds without 256 KiB steps
+            self.throttled = True
+            self.transfer.set_chunk_size(max(16 * 1024, min(READ_CHUNK, int(rate / 20))))
         for b in buckets:
             b.consume(len(chunk))
         if max(b.delay() for b in buckets) <= 0:

@@ -73,12 +73,12 @@ class _Connection(_HTTPConnection):
         return transfer if isinstance(transfer, Transfer) else None
 
     def _create_connection(self, stream: IOStream) -> HTTP1Connection:
-        transfer = self._transfer()
-        if transfer is not None:
-            transfer._attach(stream)
         connection = super()._create_connection(stream)
         connection.params.chunk_size = READ_CHUNK
         stream.read_chunk_size = READ_CHUNK
+        transfer = self._transfer()
+        if transfer is not None:
+            transfer._attach(stream, connection)
         return connection
 
     async def headers_received(self, first_line: ResponseStartLine | RequestStartLine, headers: HTTPHeaders) -> None:
@@ -194,6 +194,7 @@ class Transfer:
         self._ssl_context = ssl_context
         self._loop = asyncio.get_running_loop()
         self._stream: IOStream | None = None
+        self._connection: HTTP1Connection | None = None
         self._error: TransferError | None = None
         self.aborted = False
         self.response: Response | None = None
@@ -228,8 +229,14 @@ class Transfer:
 
     # --- tornado callbacks -------------------------------------------------------------------------
 
-    def _attach(self, stream: IOStream) -> None:
+    def set_chunk_size(self, size: int) -> None:
+        """Deliver the body in pieces of at most size bytes (small under a speed limit, so it holds smoothly)."""
+        if self._connection is not None:
+            self._connection.params.chunk_size = size
+
+    def _attach(self, stream: IOStream, connection: HTTP1Connection) -> None:
         self._stream = stream
+        self._connection = connection
         self.connected_at = self.last_activity = self._loop.time()
         if self.aborted:
             stream.close()
