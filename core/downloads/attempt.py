@@ -206,7 +206,7 @@ class Run:
             item.sha256_actual = await hasher.result(item.total or 0)
         finally:
             await hasher.close()
-        self.part.close()
+        await self.io(self.part.close)
         self.part = None
         self._set_done()
 

@@ -174,10 +174,11 @@ class DownloadEngine:
         self._emit()
         if self._client is not None:
             self._client.close()
+        if self._executor is not None:
+            await asyncio.get_running_loop().run_in_executor(self._executor, self._folders.close)
         for executor in (self._executor, self._hash_executor):
             if executor is not None:
                 executor.shutdown(wait=False)  # no job is left: every run waited for its own
-        self._folders.close()
 
     # --- commands (return at once; outcomes come back as snapshots) ---------------------------------
 

@@ -283,3 +283,42 @@ def test_add_many_is_all_or_nothing(
     assert ids == sorted(ids)
     assert conn.execute("SELECT count(*) FROM downloads").fetchone()[0] == 3
     assert all(recorder.latest[i].state is State.COMPLETED for i in ids)
+
+
+def test_a_crash_between_naming_and_removing_the_part_completes_without_downloading_again(
+    aloop: LoopRunner, server: FaultServer, make_engine: Any, recorder: Recorder, conn: sqlite3.Connection,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    data = server.add("x.bin", 50_000)
+    final = tmp_path / "downloads" / "x.bin"
+
+    async def first_run() -> int:
+        engine = make_engine()
+        await engine.start()
+        try:
+            download_id = engine.add(server.url("/f/x.bin"))
+            await wait_until(lambda: finished(recorder, download_id), what="the download")
+        finally:
+            await engine.stop(2)
+        return download_id
+
+    download_id = aloop.run(first_run())
+    # What a crash right after link() and before unlink() leaves: both names, and a row still in progress.
+    (tmp_path / "downloads" / "x.bin.part").hardlink_to(final)
+    conn.execute("UPDATE downloads SET state = 'downloading', finished_at = NULL WHERE id = ?", (download_id,))
+    hits = len(server.state.requests)
+
+    async def second_run() -> None:
+        engine = make_engine()
+        await engine.start()
+        try:
+            await wait_until(lambda: recorder.state(download_id) == "completed", what="the recovery")
+        finally:
+            await engine.stop(2)
+
+    recorder.latest.clear()
+    aloop.run(second_run())
+    assert len(server.state.requests) == hits, "nothing was downloaded again"
+    assert sorted(p.name for p in (tmp_path / "downloads").iterdir()) == ["x.bin"]
+    assert final.read_bytes() == data
+    assert recorder.latest[download_id].sha256_actual == hashlib.sha256(data).hexdigest()
