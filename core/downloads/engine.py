@@ -11,8 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sqlite3
 import ssl
+import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -129,7 +132,9 @@ class DownloadEngine:
         self._wake = asyncio.Event()
         self._client = make_client()
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="squall-downloads-io")
-        self._hash_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="squall-downloads-hash")
+        self._hash_executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="squall-downloads-hash", initializer=_lower_thread_priority
+        )
         self._services = Services(
             client=self._client,
             executor=self._executor,
@@ -600,6 +605,13 @@ class DownloadEngine:
             self._on_snapshots(batch)
         except Exception:  # a broken observer must not stop downloads
             log.exception("a download observer failed")
+
+
+def _lower_thread_priority() -> None:
+    """Let the event loop's thread win the CPU over hashing when cores are busy (Linux: nice is per thread)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
 
 
 def _check_count(what: str, n: int) -> None:
