@@ -25,14 +25,16 @@ def core(tmp_path: Path) -> AppCore:
     app_core.profile.release()
 
 
-def test_three_tabs_each_say_what_they_will_show(qtbot: QtBot, core: AppCore) -> None:
+def test_three_tabs_each_show_a_panel_or_say_what_they_will_show(qtbot: QtBot, core: AppCore) -> None:
     window = MainWindow(core.settings, "default", False, build_features(core))
     qtbot.addWidget(window)
     assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Downloads", "Chat", "Tasks"]
-    for i in range(3):
-        label = window.tabs.widget(i)
-        assert isinstance(label, QLabel)
-        assert "will appear here" in label.text()
+    for i in range(window.tabs.count()):
+        panel = window.tabs.widget(i)
+        if isinstance(panel, QLabel):  # a feature that has not landed yet says what it will show
+            assert "will appear here" in panel.text()
+        else:
+            assert panel.layout() is not None, f"tab {i} should be a real panel"
     assert window.windowTitle() == "Squall"
     assert window.quit_action.shortcut().toString() == "Ctrl+Q"
 
