@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import re
 import signal
 import sqlite3
@@ -103,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     # A file size limit (ulimit -f) must fail the one download, not kill the process with SIGXFSZ.
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    logging.getLogger("tornado.general").addFilter(_demote_tls_noise)
     try:
         db.migrate(conn, PROFILE_MIGRATIONS, what="download")
         return asyncio.run(_download(conn, args, targets))
@@ -155,6 +157,13 @@ async def _download(conn: sqlite3.Connection, args: argparse.Namespace, targets:
             loop.remove_signal_handler(signum)
     view.finish()
     return _report({i: engine.get(i) for i in ids}, interrupted)
+
+
+def _demote_tls_noise(record: logging.LogRecord) -> bool:
+    """tornado logs each failed TLS handshake as a WARNING; the download's own failure line already says it."""
+    if record.levelno == logging.WARNING and record.getMessage().startswith("SSL Error on"):
+        record.levelno, record.levelname = logging.INFO, "INFO"  # still in the log file, not on stderr
+    return True
 
 
 def _report(results: dict[int, DownloadProgress], interrupted: bool) -> int:

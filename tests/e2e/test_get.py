@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import os
 import pty
+import shutil
 import signal
 import sqlite3
+import ssl
 import subprocess
 import sys
 import time
@@ -224,3 +226,29 @@ def test_a_terminal_gets_live_progress(server: FaultServer, tmp_path: Path) -> N
     for part in ("%", "/s", "ETA"):
         assert part in text
     assert "total: 1/1 files" in text
+
+
+@pytest.mark.allow_logs(r"SSL Error on .*(unknown ca|certificate unknown)")
+def test_a_refused_certificate_is_one_line_on_stderr(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed (apt-get install openssl); it makes the test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    with ServerThread(ssl_options=context) as server:
+        server.add("s.bin", 1000)
+        url = server.url("/f/s.bin")
+        result = get(url, "-d", str(tmp_path / "out"), "--data-dir", str(tmp_path / "data"), cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"squall get: failed: {url}: the server's TLS certificate was refused (self-signed certificate); "
+        "Squall always checks certificates: fix the server's certificate or use another source"
+    ]
+    assert "SSL Error on" in (tmp_path / "data" / "logs" / "squall.log").read_text(), "kept in the log file"
+    # The test's own server (in this process) logs the client's refusal; that is the record allowed above.
+    wait_until_sync(lambda: "unknown ca" in caplog.text, timeout=5, what="the test server's handshake warning")

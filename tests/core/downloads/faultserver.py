@@ -355,10 +355,10 @@ class FaultServer:
 class ServerThread:
     """A FaultServer on its own loop in a thread, for tests that run `main.py get` as a subprocess."""
 
-    def __init__(self) -> None:
+    def __init__(self, ssl_options: object | None = None) -> None:
         import threading
 
-        self.server = FaultServer()
+        self.server = FaultServer(ssl_options)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="fault-server", daemon=True)
 
