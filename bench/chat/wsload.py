@@ -1,0 +1,301 @@
+"""Load generator worker: many lean WebSocket clients in one process, driven by a coordinator over a Pipe.
+
+Each client is an asyncio Protocol speaking just enough RFC 6455 (handshake, masked text frames, pong, close)
+to stay far cheaper than the servers under test. Messages carry `~SS~QQQQQQQQ~TTTTTTTTTTTTTTTTTTT~` (sender,
+sequence, send time from CLOCK_MONOTONIC, which all processes share) padded to 100 bytes, so receivers can count
+losses and latency whatever JSON the server wraps around them. The mask key is zero (masking is then a no-op):
+servers must unmask, clients need not pay for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import resource
+import time
+from array import array
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any
+
+TEXT_BYTES = 100
+ZERO_MASK = b"\x00\x00\x00\x00"
+
+
+def raise_fd_limit() -> int:
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+def client_frame(payload: bytes, opcode: int = 0x1) -> bytes:
+    n = len(payload)
+    if n < 126:
+        header = bytes((0x80 | opcode, 0x80 | n))
+    elif n <= 0xFFFF:
+        header = bytes((0x80 | opcode, 0x80 | 126)) + n.to_bytes(2, "big")
+    else:
+        header = bytes((0x80 | opcode, 0x80 | 127)) + n.to_bytes(8, "big")
+    return header + ZERO_MASK + payload
+
+
+def message_text(sender: int, seq: int) -> str:
+    head = f"~{sender:02d}~{seq:08d}~{time.monotonic_ns():019d}~"
+    return head + "x" * (TEXT_BYTES - len(head))
+
+
+@dataclass
+class Tally:
+    """What one worker's clients received during a phase.
+
+    Attributes:
+        per_sender: sender -> messages received from it (all clients of this worker together).
+        in_window: deliveries received inside the measuring window.
+        latencies_us: latency samples inside the window (microseconds).
+        recording: the window is open.
+    """
+
+    per_sender: dict[int, int] = field(default_factory=dict)
+    in_window: int = 0
+    latencies_us: array = field(default_factory=lambda: array("d"))
+    recording: bool = False
+
+
+class Client(asyncio.Protocol):
+    """One lean WebSocket client."""
+
+    def __init__(self, worker: Worker, number: int, path_headers: bytes) -> None:
+        self.worker = worker
+        self.number = number
+        self.request = path_headers
+        self.transport: asyncio.Transport | None = None
+        self.upgraded: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.buf = bytearray()
+        self.closed = False
+        self.own_received = 0  # messages of this client's own (when it is a sender)
+        self.sender_id = -1
+        self.wake: asyncio.Event | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        transport.write(self.request)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if not self.upgraded.done():
+            self.upgraded.set_exception(ConnectionError(f"closed before the upgrade: {exc}"))
+        self.worker.lost_connections += 1
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        if not self.upgraded.done():
+            end = self.buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            status = bytes(self.buf[:end]).split(b"\r\n", 1)[0]
+            del self.buf[: end + 4]
+            if b" 101 " not in status:
+                self.upgraded.set_exception(ConnectionError(status.decode(errors="replace")))
+                return
+            self.upgraded.set_result(None)
+        self._frames()
+
+    def _frames(self) -> None:
+        buf = self.buf
+        pos = 0
+        size = len(buf)
+        tally = self.worker.tally
+        while size - pos >= 2:
+            opcode = buf[pos] & 0x0F
+            n = buf[pos + 1] & 0x7F
+            head = 2
+            if n == 126:
+                if size - pos < 4:
+                    break
+                n = int.from_bytes(buf[pos + 2 : pos + 4], "big")
+                head = 4
+            elif n == 127:
+                if size - pos < 10:
+                    break
+                n = int.from_bytes(buf[pos + 2 : pos + 10], "big")
+                head = 10
+            if size - pos - head < n:
+                break
+            start = pos + head
+            pos = start + n
+            if opcode == 0x1:
+                mark = buf.find(b"~", start, pos)
+                if mark < 0:
+                    continue  # presence, errors, acknowledgements of joins...
+                sender = int(buf[mark + 1 : mark + 3])
+                tally.per_sender[sender] = tally.per_sender.get(sender, 0) + 1
+                if sender == self.sender_id:
+                    self.own_received += 1
+                    if self.wake is not None:
+                        self.wake.set()
+                if tally.recording:
+                    tally.in_window += 1
+                    sent = int(buf[mark + 13 : mark + 32])
+                    tally.latencies_us.append((time.monotonic_ns() - sent) / 1000)
+            elif opcode == 0x9 and self.transport is not None:
+                self.transport.write(client_frame(bytes(buf[start:pos]), 0xA))  # pong
+            elif opcode == 0x8:
+                self.worker.close_codes.append(int.from_bytes(buf[start : start + 2], "big") if n >= 2 else None)
+                if self.transport is not None:
+                    self.transport.close()
+        del buf[:pos]
+
+    def send_text(self, text: str) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.write(client_frame(text.encode()))
+
+
+class Worker:
+    """The clients of one process and the phases the coordinator asks it to run.
+
+    Attributes:
+        clients: connected clients.
+        senders: clients that send (sender id -> client).
+        tally: what was received in the current phase.
+        lost_connections: connections that closed.
+        close_codes: close codes the server sent.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.clients: list[Client] = []
+        self.senders: dict[int, Client] = {}
+        self.tally = Tally()
+        self.lost_connections = 0
+        self.close_codes: list[int | None] = []
+        self.sent: dict[int, int] = {}
+
+    async def connect(
+        self,
+        port: int,
+        count: int,
+        first: int,
+        kind: str,
+        token: str | None,
+        room: str,
+        senders: list[int],
+        batch: int = 200,
+    ) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        started = time.monotonic()
+        for start in range(0, count, batch):
+            made = []
+            for number in range(first + start, first + min(count, start + batch)):
+                key = base64.b64encode(os.urandom(16)).decode()
+                lines = [
+                    "GET /ws HTTP/1.1",
+                    f"Host: 127.0.0.1:{port}",
+                    "Upgrade: websocket",
+                    "Connection: Upgrade",
+                    f"Sec-WebSocket-Key: {key}",
+                    "Sec-WebSocket-Version: 13",
+                ]
+                if token:
+                    lines.append(f"Authorization: Bearer {token}")
+                request = ("\r\n".join(lines) + "\r\n\r\n").encode()
+                made.append(loop.create_connection(lambda n=number, r=request: Client(self, n, r), "127.0.0.1", port))
+            for _transport, client in await asyncio.gather(*made):
+                self.clients.append(client)
+            await asyncio.gather(*(c.upgraded for c in self.clients[-len(made) :]))
+        if kind == "hub":
+            join = json.dumps({"type": "join", "room": room})
+            for client in self.clients:
+                client.send_text(join)
+        for sender_id, client in zip(senders, self.clients, strict=False):
+            client.sender_id = sender_id
+            client.wake = asyncio.Event()
+            self.senders[sender_id] = client
+        return {"connected": len(self.clients), "seconds": time.monotonic() - started}
+
+    async def _send_loop(self, client: Client, kind: str, room: str, rate: float, window: int, until: float) -> None:
+        seq = 0
+        interval = 1.0 / rate
+        next_at = time.monotonic() + interval * (client.sender_id % 10) / 10  # stagger the senders
+        assert client.wake is not None
+        while True:
+            now = time.monotonic()
+            if now >= until:
+                break
+            if next_at > now:
+                await asyncio.sleep(next_at - now)
+                continue
+            if seq - client.own_received >= window:  # too many of ours still in flight: wait for an echo
+                client.wake.clear()
+                try:
+                    await asyncio.wait_for(client.wake.wait(), max(0.001, until - now))
+                except TimeoutError:
+                    break
+                continue
+            text = message_text(client.sender_id, seq)
+            if kind == "hub":
+                client.send_text('{"type":"say","room":"' + room + '","text":"' + text + '"}')
+            else:
+                client.send_text('{"type":"say","text":"' + text + '"}')
+            seq += 1
+            next_at = max(next_at + interval, now - interval)  # no catch-up bursts after a stall
+        self.sent[client.sender_id] = seq
+
+    async def phase(
+        self, kind: str, room: str, rate: float, window: int, warmup: float, duration: float, drain: float
+    ) -> dict[str, Any]:
+        self.tally = Tally()
+        self.sent = {}
+        for client in self.clients:
+            client.own_received = 0
+        start = time.monotonic()
+        until = start + warmup + duration
+        tasks = [
+            asyncio.ensure_future(self._send_loop(c, kind, room, rate, window, until)) for c in self.senders.values()
+        ]
+        await asyncio.sleep(warmup)
+        self.tally.recording = True
+        await asyncio.sleep(duration)
+        self.tally.recording = False
+        await asyncio.gather(*tasks)
+        await asyncio.sleep(drain)  # let the last messages arrive before counting losses
+        lat = self.tally.latencies_us
+        step = max(1, len(lat) // 20000)  # a bounded, evenly spread sample for the coordinator
+        return {
+            "sent": self.sent,
+            "per_sender": self.tally.per_sender,
+            "in_window": self.tally.in_window,
+            "latencies_us": list(lat[::step]),
+            "clients": len(self.clients),
+            "lost_connections": self.lost_connections,
+            "close_codes": self.close_codes,
+        }
+
+    def close(self) -> None:
+        for client in self.clients:
+            if client.transport is not None:
+                client.transport.close()
+
+
+def worker_main(conn: Connection) -> None:
+    """Entry point of a worker process: obey commands until told to quit."""
+    raise_fd_limit()
+
+    async def serve() -> None:
+        worker = Worker(conn)
+        loop = asyncio.get_running_loop()
+        while True:
+            command, args = await loop.run_in_executor(None, conn.recv)
+            if command == "connect":
+                conn.send(await worker.connect(**args))
+            elif command == "phase":
+                conn.send(await worker.phase(**args))
+            elif command == "quit":
+                worker.close()
+                await asyncio.sleep(0.1)
+                conn.send("bye")
+                return
+
+    asyncio.run(serve())
