@@ -322,3 +322,35 @@ def test_a_crash_between_naming_and_removing_the_part_completes_without_download
     assert sorted(p.name for p in (tmp_path / "downloads").iterdir()) == ["x.bin"]
     assert final.read_bytes() == data
     assert recorder.latest[download_id].sha256_actual == hashlib.sha256(data).hexdigest()
+
+
+def test_a_short_stop_budget_skips_the_big_final_sync_and_claims_nothing_unsynced(
+    aloop: LoopRunner, server: FaultServer, make_engine: Any, recorder: Recorder, conn: sqlite3.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    import core.downloads.engine as engine_module
+
+    monkeypatch.setattr(engine_module, "FAST_SYNC_BYTES", 0)  # any unsynced data counts as "much"
+    data = server.add("z.bin", 2_000_000)
+    url = server.url("/throttle/z.bin?bps=1000000")
+
+    async def scenario() -> int:
+        first = make_engine(checkpoint_interval=3600)  # no checkpoint before the stop
+        await first.start()
+        download_id = first.add(url)
+        try:
+            await wait_until(lambda: first.get(download_id).received > 200_000, what="some bytes")
+        finally:
+            await first.stop(1.0)
+        assert conn.execute("SELECT received FROM downloads WHERE id = ?", (download_id,)).fetchone()[0] == 0
+        second = make_engine()
+        await second.start()
+        try:
+            await wait_until(lambda: finished(recorder, download_id), timeout=10, what="the second run")
+        finally:
+            await second.stop(2)
+        return download_id
+
+    snapshot = recorder.latest[aloop.run(scenario(), timeout=20)]
+    assert snapshot.state is State.COMPLETED, snapshot.error
+    assert Path(snapshot.path).read_bytes() == data
