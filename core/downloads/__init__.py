@@ -25,6 +25,7 @@ API for the GUI (all commands return at once; outcomes arrive as snapshots, on t
     engine.pause(id); engine.resume(id); engine.retry(id); engine.cancel(id); engine.remove(id, delete_file)
     engine.set_concurrency(n); engine.set_per_host(n); engine.set_rate_limit(bps); engine.set_item_rate_limit(id, bps)
     engine.items() -> list[DownloadProgress]; engine.get(id) -> DownloadProgress
+    engine.active_ids() -> frozenset[int]        # downloads holding a connection right now
     await engine.stop(timeout)                    # checkpoints every .part, cancels and awaits its tasks
 
 `callback(batch)` gets a list of DownloadProgress for the downloads that changed, at most once per tick
