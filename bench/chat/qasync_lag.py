@@ -43,7 +43,14 @@ async def start_server(kind: str) -> tuple[Any, int, str | None]:
     if kind == "hub":
         from core.chat.hub import Hub, HubConfig
 
-        hub = Hub(HubConfig(data_dir=Path(tempfile.mkdtemp(prefix="bench-qasync-")), port=0, max_conns_per_ip=50_000))
+        hub = Hub(
+            HubConfig(
+                data_dir=Path(tempfile.mkdtemp(prefix="bench-qasync-")),
+                port=0,
+                max_conns_per_ip=50_000,
+                max_http_per_ip=50_000,
+            )
+        )
         await hub.start()
         return hub, hub.port, hub.issue_token("bench")
     from tornado.httpserver import HTTPServer

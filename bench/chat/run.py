@@ -115,7 +115,16 @@ def summarize(results: list[dict[str, Any]], clients: int, duration: float) -> d
         latencies += r["latencies_us"]
         in_window += r["in_window"]
     expected = sum(sent.values()) * clients
+    got: dict[int, int] = {}
+    for r in results:
+        for sender, count in r["per_sender"].items():
+            got[sender] = got.get(sender, 0) + count
+    short = {s: n * clients - got.get(s, 0) for s, n in sent.items() if n * clients != got.get(s, 0)}
+    if short:
+        closes = [c for r in results for c in r["close_codes"]]
+        print(f"    missing deliveries by sender: {short}; server close codes seen: {closes[:10]}", flush=True)
     return {
+        "received": received,
         "messages": sum(sent.values()),
         "deliveries_per_s": in_window / duration,
         "p50_ms": percentile(latencies, 0.50) / 1000,
@@ -159,7 +168,7 @@ def bench_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         phase = {"kind": kind, "room": ROOM, "warmup": 2.0, "duration": args.duration, "drain": 2.0}
         skipped = {"deliveries_per_s": float("nan"), "p50_ms": float("nan"), "p99_ms": float("nan"), "lost": "-"}
         cpu0 = cpu_seconds(server.process.pid)
-        paced = (
+        paced: dict[str, Any] = (
             summarize(
                 load.ask("phase", [{**phase, "rate": paced_rate, "window": 10_000}] * args.workers),
                 args.clients,
@@ -169,7 +178,7 @@ def bench_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             else skipped
         )
         cpu1 = cpu_seconds(server.process.pid)
-        sat = (
+        sat: dict[str, Any] = (
             summarize(
                 load.ask("phase", [{**phase, "rate": args.max_rate, "window": args.window}] * args.workers),
                 args.clients,
@@ -191,6 +200,7 @@ def bench_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                 "sat_p99_ms": sat["p99_ms"],
                 "sat_lost": sat["lost"],
                 "sat_cpu": (cpu2 - cpu1) / (args.duration + 4),
+                "sat_us_per_delivery": 1e6 * (cpu2 - cpu1) / sat["received"] if sat.get("received") else float("nan"),
             }
         )
         return out
@@ -210,6 +220,7 @@ COLUMNS = [
     ("sat_p99_ms", "sat p99 ms", "{:.0f}"),
     ("sat_lost", "sat lost", "{}"),
     ("sat_cpu", "server CPU (cores)", "{:.2f}"),
+    ("sat_us_per_delivery", "server CPU µs/delivery", "{:.1f}"),
 ]
 
 

@@ -33,7 +33,7 @@ async def run_hub(port: int, folder: str | None) -> None:
     from core.chat.hub import Hub, HubConfig
 
     data = Path(folder or tempfile.mkdtemp(prefix="bench-hub-"))
-    hub = Hub(HubConfig(data_dir=data, port=port, max_conns_per_ip=50_000))
+    hub = Hub(HubConfig(data_dir=data, port=port, max_conns_per_ip=50_000, max_http_per_ip=50_000))
     await hub.start()
     print(f"READY {hub.port} {hub.issue_token('bench')}", flush=True)
     await _until_signal()

@@ -39,6 +39,7 @@ class HubConfig:
         tcp_port: port of the nc line gateway; None: no gateway; 0: a free one.
         passphrase: the passphrase users must give; None: generate one and keep it 0600 in the hub folder.
         max_conns_per_ip: open chat connections (WebSocket and nc together) allowed from one address.
+        max_http_per_ip: HTTP connections not (yet) upgraded allowed from one address (slowloris).
         rate: frames per second one connection may send, sustained.
         burst: frames one connection may send at once above the sustained rate.
         rate_close_after: frames refused in a row for rate before the hub closes the connection (1008).
@@ -61,6 +62,7 @@ class HubConfig:
     tcp_port: int | None = None
     passphrase: str | None = field(default=None, repr=False)
     max_conns_per_ip: int = 16
+    max_http_per_ip: int = 32
     rate: float = 20.0
     burst: int = 10
     rate_close_after: int = 20
@@ -82,7 +84,15 @@ class HubConfig:
             value = getattr(self, name)
             if value is not None and not 0 <= value <= 65535:
                 raise HubConfigError(f"{name} must be 0-65535 (0 picks a free port), not {value}")
-        positive = ("max_conns_per_ip", "rate", "burst", "rate_close_after", "max_buffer", "max_rooms_per_conn")
+        positive = (
+            "max_conns_per_ip",
+            "max_http_per_ip",
+            "rate",
+            "burst",
+            "rate_close_after",
+            "max_buffer",
+            "max_rooms_per_conn",
+        )
         for name in (*positive, "header_timeout", "body_timeout", "login_timeout", "token_ttl"):
             if getattr(self, name) <= 0:
                 raise HubConfigError(f"{name} must be positive, not {getattr(self, name)}")

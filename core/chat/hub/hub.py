@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tornado.httpserver import HTTPServer
-
 from core.chat.errors import HubBindError, HubError
 from core.chat.hub.auth import Authority, Keyring, load_keyring, save_keyring
 from core.chat.hub.config import HubConfig, is_loopback
@@ -39,7 +37,7 @@ from core.chat.hub.limits import FailureThrottle, IpSlots
 from core.chat.hub.rooms import Rooms
 from core.chat.hub.service import ChatService
 from core.chat.hub.store import History
-from core.chat.hub.webapp import make_app
+from core.chat.hub.webapp import GuardedHTTPServer, make_app
 from core.chat.hub.writer import FlushScheduler
 from core.chat.protocol import CLOSE_GOING_AWAY, PROTOCOL_VERSION
 from core.profile import hub_dir
@@ -104,7 +102,7 @@ class Hub:
         self._ctx: HubContext | None = None
         self._supervisor: Supervisor | None = None
         self._executor: ThreadPoolExecutor | None = None
-        self._servers: list[HTTPServer] = []
+        self._servers: list[GuardedHTTPServer] = []
         self._gateways: list[Gateway] = []
         self._host = self.config.host
         self._port = 0
@@ -155,6 +153,10 @@ class Hub:
             "rooms": len(ctx.service.rooms.rooms),
             "gateway": self._tcp_port is not None,
         }
+
+    def http_connections(self, ip: str) -> int:
+        """Plain HTTP connections (not upgraded) open from ip, across this hub's listeners."""
+        return sum(server.open_from(ip) for server in self._servers)
 
     def state(self) -> HubState:
         ctx = self._need_ctx()
@@ -326,11 +328,12 @@ class Hub:
             for sock in http_sockets:
                 sock.close()
             raise
-        server = HTTPServer(
+        server = GuardedHTTPServer(
             make_app(ctx),
             idle_connection_timeout=self.config.header_timeout,
             body_timeout=self.config.body_timeout,
             max_body_size=MAX_BODY,
+            max_per_ip=self.config.max_http_per_ip,
         )
         server.add_sockets(http_sockets)
         self._servers.append(server)

@@ -250,3 +250,30 @@ def test_a_slow_request_body_times_out(aloop: LoopRunner, start_hub: StartHub) -
             sock.close()
 
     aloop.run(scenario())
+
+
+def test_half_sent_requests_per_address_are_capped(aloop: LoopRunner, start_hub: StartHub) -> None:
+    hub = start_hub(max_http_per_ip=4, header_timeout=30)
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        held = [await raw_connect(hub.port) for _ in range(4)]
+        try:
+            for sock in held:  # slowloris: a request line, then nothing
+                await loop.sock_sendall(sock, b"GET /health HTTP/1.1\r\n")
+            extra = await raw_connect(hub.port)
+            try:
+                assert await read_until_closed(extra, timeout=2) == b""  # refused at once, not after 30 s
+            finally:
+                extra.close()
+        finally:
+            for sock in held:
+                sock.close()
+        # Once they are gone the address is welcome again, and finished requests free their slot.
+        await wait_until(lambda: hub.http_connections("127.0.0.1") == 0, what="the slots to be freed")
+        for _ in range(6):
+            c = await WsClient.connect(hub, "alice")  # upgraded connections leave the HTTP count
+            await c.close()
+        assert hub.http_connections("127.0.0.1") == 0
+
+    aloop.run(scenario())
