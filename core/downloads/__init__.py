@@ -3,6 +3,7 @@
 Layout:
     engine      DownloadEngine: the Component; queue, limits, retries, ticker, commands
     attempt     one attempt at one download: requests, resume rules, segments, hash, rename
+    writer      one response's body into the .part: prepare, pwrite, inline hash, speed limits
     http        one HTTP request on tornado's simple_httpclient, abortable, with phase timeouts
     partfile    the locked NAME.part (all blocking file work, run in an executor) and the SHA-256 hasher
     store       the queue and history in SQLite (schema step 2 in core/schema.py)

@@ -9,33 +9,34 @@ Resume rules (never append bytes of another version of the file):
 - 416 on resume: complete if every byte is already here, otherwise start again.
 Segments: a fresh download asks for `bytes=0-`; a 206 for a file >= segment_threshold with a validator is split
 into ranges, preallocated, and filled by extra connections taken from free slots; each range resumes alone.
+Bodies go into the .part through writer.Writer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import ssl
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from core.downloads import names
 from core.downloads.errors import RestartNeededError, TransferError
-from core.downloads.http import READ_CHUNK, DownloadClient, Response, Transfer
+from core.downloads.http import DownloadClient, Response, Transfer
 from core.downloads.model import Item, Segment, State
 from core.downloads.partfile import FolderSync, Hasher, PartFile
 from core.downloads.ratelimit import Limiter, TokenBucket
 from core.downloads.retry import Timeouts, parse_retry_after
 from core.downloads.store import Store
+from core.downloads.writer import INLINE_HASH_MAX, Writer
 from core.supervisor import Supervisor
 
 T = TypeVar("T")
-INLINE_HASH_MAX = 4 * 1024 * 1024  # files up to this size are hashed chunk by chunk on the loop
 REDIRECTS = (301, 302, 303, 307, 308)
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
@@ -224,7 +225,7 @@ class Run:
             headers["If-Range"] = validator(item) or ""
         elif not item.no_ranges:
             headers["Range"] = "bytes=0-"  # also tells us whether ranges (and so segments) work
-        writer = _Writer(self, segment)
+        writer = Writer(self, segment)
 
         def on_headers(response: Response) -> None:
             if response.code == 200:
@@ -265,7 +266,7 @@ class Run:
                 f"the server sent {segment.received} of {segment.end} bytes and stopped", retryable=True
             )
 
-    def _accept_206(self, response: Response, resume_from: int, writer: _Writer) -> None:
+    def _accept_206(self, response: Response, resume_from: int, writer: Writer) -> None:
         item = self.item
         span = parse_content_range(response.headers.get("Content-Range"))
         total = span[2] if span is not None else None
@@ -380,7 +381,7 @@ class Run:
         headers = {"Range": f"bytes={segment.offset}-{segment.end - 1}"}
         if tag:
             headers["If-Range"] = tag
-        writer = _Writer(self, segment)
+        writer = Writer(self, segment)
         writer.prepared = True  # lanes start after the .part was prepared
 
         def on_headers(response: Response) -> None:
@@ -409,7 +410,7 @@ class Run:
         self,
         headers: dict[str, str],
         on_headers: Callable[[Response], None],
-        writer: _Writer,
+        writer: Writer,
         *,
         url: str | None = None,
     ) -> Response:
@@ -538,6 +539,30 @@ class Run:
             self.checkpointing = False
             self.last_checkpoint = time.monotonic()
 
+    async def close(self, *, sync: bool) -> None:
+        """Stop every connection, wait for every thread job, then (optionally) make the .part durable and close it.
+
+        With sync, `saved` catches up with `received`; without, the row keeps the last checkpoint.
+        """
+        self.abort_all()
+        for lane in self.lanes:
+            lane.cancel()
+        if self.lanes:
+            await asyncio.wait(list(self.lanes))
+        if self.hasher is not None:
+            await self.hasher.close()
+        await self.wait_jobs()
+        part = self.part
+        if part is None:
+            return
+        if sync:
+            with contextlib.suppress(TransferError, OSError):
+                await self.io(part.sync)
+                for segment in self.item.segments:
+                    segment.saved = segment.received
+        await self.io(part.close)
+        self.part = None
+
     def poke_hasher(self, written: int) -> None:
         self._since_poke += written
         if self.hasher is not None and self._since_poke >= Hasher.STEP:
@@ -550,122 +575,3 @@ def _content_length(response: Response) -> int | None:
     if value is None or not value.strip().isdigit():
         return None
     return int(value)
-
-
-class _Writer:
-    """Writes one response's body into a segment of the .part, throttled by the speed limits.
-
-    Attributes:
-        segment: where the bytes go.
-        transfer: the request whose body this is.
-        prepared: the .part is open (and restarted or split as the headers asked).
-        restart: rewrite the .part from byte 0 (a fresh download, or the file changed).
-        split: the headers allow segments: split and preallocate before writing.
-        stop_at_end: the request asked for more than this segment; stop reading at its end.
-    """
-
-    def __init__(self, run: Run, segment: Segment) -> None:
-        self.run = run
-        self.segment = segment
-        self.transfer: Transfer | None = None
-        self.prepared = False
-        self.restart = False
-        self.split = False
-        self.stop_at_end = False
-        self.throttled = False
-
-    async def prepare(self) -> None:
-        """Before the first byte: reserve or reopen the .part, restart or split it, record the name."""
-        run, item = self.run, self.run.item
-        fresh = False
-        if run.part is None:
-            if item.name:
-                run.part = await run.io(PartFile.reopen, Path(item.folder), item.name)
-            else:
-                response = self.transfer.response if self.transfer is not None else None
-                disposition = response.headers.get("Content-Disposition") if response is not None else None
-                wanted = names.choose(item.requested_name, disposition, run.final_url)
-                run.part = await run.io(PartFile.reserve, Path(item.folder), wanted, ())
-                item.name = run.part.name
-                fresh = True
-            small = item.total is not None and item.total <= INLINE_HASH_MAX
-            run.hasher = Hasher(run.part.path, run.svc.hash_executor, inline=small)
-        if self.restart:
-            run.generation += 1
-            self.segment.received = self.segment.saved = 0
-            if not fresh:
-                assert run.hasher is not None
-                await run.io(run.part.truncate, 0)
-                await run.hasher.reset()
-        if self.split and not run.svc.extra_slot(item):
-            self.split = False  # no free connection now: ranges would only add requests
-        elif self.split:
-            run.spare_slots += 1
-        if self.split:
-            assert item.total is not None
-            run.split()
-            self.segment = item.segments[0]
-            self.stop_at_end = True
-            await run.io(run.part.preallocate, item.total)
-        item.state = State.DOWNLOADING
-        run.svc.store.save(item, segments=self.split)
-        run.svc.mark(item)
-        self.prepared = True
-        if self.split:
-            run.start_lanes(main_will_claim=False)
-
-    def on_chunk(self, chunk: bytes) -> Awaitable[None] | None:
-        if not self.prepared:
-            return self._prepare_then_write(chunk)
-        return self._write(chunk)
-
-    async def _prepare_then_write(self, chunk: bytes) -> None:
-        await self.prepare()
-        pending = self._write(chunk)
-        if pending is not None:
-            await pending
-
-    def _write(self, chunk: bytes) -> Awaitable[None] | None:
-        run, segment = self.run, self.segment
-        assert run.part is not None
-        end = segment.end
-        offset = segment.offset
-        done = False
-        if end is not None and offset + len(chunk) >= end:
-            chunk = chunk[: end - offset]
-            done = True
-        if chunk:
-            run.part.write(chunk, offset)
-            segment.received += len(chunk)
-            assert run.hasher is not None
-            if run.hasher.inline:
-                run.hasher.feed(chunk, offset)
-            else:
-                run.poke_hasher(len(chunk))
-        if done:
-            if self.stop_at_end and self.transfer is not None:
-                self.transfer.abort()  # the rest of this response belongs to other segments
-            return None
-        bucket = run.svc.bucket(run.item)
-        limiter = run.svc.limiter
-        if bucket is None and limiter.bucket.rate <= 0:
-            if self.throttled and self.transfer is not None:
-                self.throttled = False
-                self.transfer.set_chunk_size(READ_CHUNK)  # the limit was lifted
-            return None
-        buckets = (limiter.bucket,) if bucket is None else (limiter.bucket, bucket)
-        rate = min(b.rate for b in buckets if b.rate > 0)
-        if self.transfer is not None:  # 50 ms worth per piece: the limit holds without 256 KiB steps
-            self.throttled = True
-            self.transfer.set_chunk_size(max(16 * 1024, min(READ_CHUNK, int(rate / 20))))
-        for b in buckets:
-            b.consume(len(chunk))
-        if max(b.delay() for b in buckets) <= 0:
-            return None
-        return self._throttle(buckets)
-
-    async def _throttle(self, buckets: tuple[TokenBucket, ...]) -> None:
-        run = self.run
-        await run.svc.limiter.wait(buckets, lambda: run.error is not None or run.intent is not None)
-        if self.transfer is not None:
-            self.transfer.touch()  # time held back by our own limit is not the server's slowness

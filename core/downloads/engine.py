@@ -9,13 +9,9 @@ methods that return at once; their outcome arrives as snapshots. Must not import
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
 import sqlite3
 import ssl
-import sys
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +29,7 @@ from core.downloads.errors import (
 from core.downloads.http import DownloadClient, make_client
 from core.downloads.model import FINISHED, RUNNING, DownloadProgress, Item, Segment, State
 from core.downloads.names import sanitize
-from core.downloads.partfile import FolderSync, PartFile
+from core.downloads.partfile import FolderSync, PartFile, lower_thread_priority
 from core.downloads.ratelimit import Limiter, TokenBucket
 from core.downloads.retry import RetryPolicy, Timeouts
 from core.downloads.scheduler import Scheduler
@@ -135,7 +131,7 @@ class DownloadEngine:
         self._client = make_client()
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="squall-downloads-io")
         self._hash_executor = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="squall-downloads-hash", initializer=_lower_thread_priority
+            max_workers=1, thread_name_prefix="squall-downloads-hash", initializer=lower_thread_priority
         )
         self._services = Services(
             client=self._client,
@@ -481,26 +477,10 @@ class DownloadEngine:
         """Close what a run opened (after a last checkpoint), give back its slot, start the next download."""
         item = run.item
         try:
-            run.abort_all()
             for _ in range(run.spare_slots):
                 self._scheduler.give(item.host)
             run.spare_slots = 0
-            for lane in run.lanes:
-                lane.cancel()
-            if run.lanes:
-                await asyncio.wait(list(run.lanes))
-            if run.hasher is not None:
-                await run.hasher.close()
-            await run.wait_jobs()
-            part = run.part
-            if part is not None:
-                if run.intent not in ("cancel", "remove") and self._can_sync_now(item):
-                    with contextlib.suppress(TransferError, OSError):
-                        await run.io(part.sync)
-                        for segment in item.segments:
-                            segment.saved = segment.received
-                await run.io(part.close)
-                run.part = None
+            await run.close(sync=run.intent not in ("cancel", "remove") and self._can_sync_now(item))
             if run.intent == "cancel" or (run.intent == "remove" and item.name):
                 await run.io(PartFile.delete, Path(item.folder), item.name, True)
             if run.intent == "remove" and run.delete_file and item.state is State.COMPLETED:
@@ -618,13 +598,6 @@ class DownloadEngine:
             self._on_snapshots(batch)
         except Exception:  # a broken observer must not stop downloads
             log.exception("a download observer failed")
-
-
-def _lower_thread_priority() -> None:
-    """Let the event loop's thread win the CPU over hashing when cores are busy (Linux: nice is per thread)."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
 
 
 def _check_count(what: str, n: int) -> None:

@@ -15,6 +15,7 @@ import errno
 import fcntl
 import hashlib
 import os
+import sys
 import threading
 from collections.abc import Collection
 from concurrent.futures import Executor, Future
@@ -274,6 +275,13 @@ class PartFile:
                 offset += written
         except OSError as exc:
             raise describe_os_error(exc, self.path, "writing") from exc
+
+
+def lower_thread_priority() -> None:
+    """For the hashing thread: the event loop's thread wins the CPU when cores are busy (Linux: nice per thread)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
 
 
 class Hasher:

@@ -1,0 +1,142 @@
+"""Writer: one response's body into one segment of the .part, hashed small-file-inline, throttled by the limits.
+
+The first chunk prepares the .part (reserve or reopen, restart from byte 0, or split into ranges and
+preallocate); every chunk is one pwrite on the loop (the only file call made there). Must not touch SQLite
+beyond Store.save through the run's services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from core.downloads import names
+from core.downloads.http import READ_CHUNK, Transfer
+from core.downloads.model import Segment, State
+from core.downloads.partfile import Hasher, PartFile
+from core.downloads.ratelimit import TokenBucket
+
+if TYPE_CHECKING:
+    from core.downloads.attempt import Run
+
+INLINE_HASH_MAX = 4 * 1024 * 1024  # files up to this size are hashed chunk by chunk on the loop
+
+
+class Writer:
+    """Writes one response's body into a segment of the .part, throttled by the speed limits.
+
+    Attributes:
+        segment: where the bytes go.
+        transfer: the request whose body this is.
+        prepared: the .part is open (and restarted or split as the headers asked).
+        restart: rewrite the .part from byte 0 (a fresh download, or the file changed).
+        split: the headers allow segments: split and preallocate before writing.
+        stop_at_end: the request asked for more than this segment; stop reading at its end.
+    """
+
+    def __init__(self, run: Run, segment: Segment) -> None:
+        self.run = run
+        self.segment = segment
+        self.transfer: Transfer | None = None
+        self.prepared = False
+        self.restart = False
+        self.split = False
+        self.stop_at_end = False
+        self.throttled = False
+
+    async def prepare(self) -> None:
+        """Before the first byte: reserve or reopen the .part, restart or split it, record the name."""
+        run, item = self.run, self.run.item
+        fresh = False
+        if run.part is None:
+            if item.name:
+                run.part = await run.io(PartFile.reopen, Path(item.folder), item.name)
+            else:
+                response = self.transfer.response if self.transfer is not None else None
+                disposition = response.headers.get("Content-Disposition") if response is not None else None
+                wanted = names.choose(item.requested_name, disposition, run.final_url)
+                run.part = await run.io(PartFile.reserve, Path(item.folder), wanted, ())
+                item.name = run.part.name
+                fresh = True
+            small = item.total is not None and item.total <= INLINE_HASH_MAX
+            run.hasher = Hasher(run.part.path, run.svc.hash_executor, inline=small)
+        if self.restart:
+            run.generation += 1
+            self.segment.received = self.segment.saved = 0
+            if not fresh:
+                assert run.hasher is not None
+                await run.io(run.part.truncate, 0)
+                await run.hasher.reset()
+        if self.split and not run.svc.extra_slot(item):
+            self.split = False  # no free connection now: ranges would only add requests
+        elif self.split:
+            run.spare_slots += 1
+        if self.split:
+            assert item.total is not None
+            run.split()
+            self.segment = item.segments[0]
+            self.stop_at_end = True
+            await run.io(run.part.preallocate, item.total)
+        item.state = State.DOWNLOADING
+        run.svc.store.save(item, segments=self.split)
+        run.svc.mark(item)
+        self.prepared = True
+        if self.split:
+            run.start_lanes(main_will_claim=False)
+
+    def on_chunk(self, chunk: bytes) -> Awaitable[None] | None:
+        if not self.prepared:
+            return self._prepare_then_write(chunk)
+        return self._write(chunk)
+
+    async def _prepare_then_write(self, chunk: bytes) -> None:
+        await self.prepare()
+        pending = self._write(chunk)
+        if pending is not None:
+            await pending
+
+    def _write(self, chunk: bytes) -> Awaitable[None] | None:
+        run, segment = self.run, self.segment
+        assert run.part is not None
+        end = segment.end
+        offset = segment.offset
+        done = False
+        if end is not None and offset + len(chunk) >= end:
+            chunk = chunk[: end - offset]
+            done = True
+        if chunk:
+            run.part.write(chunk, offset)
+            segment.received += len(chunk)
+            assert run.hasher is not None
+            if run.hasher.inline:
+                run.hasher.feed(chunk, offset)
+            else:
+                run.poke_hasher(len(chunk))
+        if done:
+            if self.stop_at_end and self.transfer is not None:
+                self.transfer.abort()  # the rest of this response belongs to other segments
+            return None
+        bucket = run.svc.bucket(run.item)
+        limiter = run.svc.limiter
+        if bucket is None and limiter.bucket.rate <= 0:
+            if self.throttled and self.transfer is not None:
+                self.throttled = False
+                self.transfer.set_chunk_size(READ_CHUNK)  # the limit was lifted
+            return None
+        buckets = (limiter.bucket,) if bucket is None else (limiter.bucket, bucket)
+        rate = min(b.rate for b in buckets if b.rate > 0)
+        if self.transfer is not None:  # 50 ms worth per piece: the limit holds without 256 KiB steps
+            self.throttled = True
+            self.transfer.set_chunk_size(max(16 * 1024, min(READ_CHUNK, int(rate / 20))))
+        for b in buckets:
+            b.consume(len(chunk))
+        if max(b.delay() for b in buckets) <= 0:
+            return None
+        return self._throttle(buckets)
+
+    async def _throttle(self, buckets: tuple[TokenBucket, ...]) -> None:
+        run = self.run
+        await run.svc.limiter.wait(buckets, lambda: run.error is not None or run.intent is not None)
+        if self.transfer is not None:
+            self.transfer.touch()  # time held back by our own limit is not the server's slowness
