@@ -16,6 +16,7 @@ import argparse
 import multiprocessing
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -48,8 +49,12 @@ class Server:
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
+        # The baselines complain loudly about clients closed under them; keep that out of the results.
+        out_dir = HERE.parents[1] / "bench" / "out"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.log = open(out_dir / f"chat-{kind}.stderr.log", "w", encoding="utf-8")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, str(HERE / "servers.py"), kind], stdout=subprocess.PIPE, text=True
+            [sys.executable, str(HERE / "servers.py"), kind], stdout=subprocess.PIPE, stderr=self.log, text=True
         )
         assert self.process.stdout is not None
         ready = self.process.stdout.readline().split()
@@ -67,6 +72,7 @@ class Server:
             self.process.wait()
         if self.process.stdout is not None:
             self.process.stdout.close()
+        self.log.close()
 
 
 class Load:
@@ -122,7 +128,12 @@ def summarize(results: list[dict[str, Any]], clients: int, duration: float) -> d
     short = {s: n * clients - got.get(s, 0) for s, n in sent.items() if n * clients != got.get(s, 0)}
     if short:
         closes = [c for r in results for c in r["close_codes"]]
-        print(f"    missing deliveries by sender: {short}; server close codes seen: {closes[:10]}", flush=True)
+        who = [x for r in results for x in r["short"]][:10]
+        print(
+            f"    missing deliveries by sender: {short}; server close codes seen: {closes[:10]}; "
+            f"(client, sender, got, others got): {who}",
+            flush=True,
+        )
     return {
         "received": received,
         "messages": sum(sent.values()),
@@ -253,6 +264,19 @@ def main() -> None:
     print("|" + "---|" * len(COLUMNS))
     for row in rows:
         print("| " + " | ".join(fmt.format(row[key]) for key, _, fmt in COLUMNS) + " |")
+    if args.repeat > 1:  # one row per server: the median of its runs, for each number
+        medians = []
+        for kind in args.servers.split(","):
+            runs = [r for r in rows if r["kind"] == kind]
+            merged: dict[str, Any] = {"kind": f"{kind} (median of {len(runs)})"}
+            for key, _, _ in COLUMNS[1:]:
+                values = [r[key] for r in runs]
+                merged[key] = statistics.median(values) if all(isinstance(v, int | float) for v in values) else values
+            medians.append(merged)
+        print()
+        for row in medians:
+            print("| " + " | ".join(fmt.format(row[key]) for key, _, fmt in COLUMNS) + " |")
+        rows = [{**m, "kind": m["kind"].split()[0]} for m in medians]
     hub = next((r for r in rows if r["kind"] == "hub"), None)
     if hub is not None:
         for other in rows:

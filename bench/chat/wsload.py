@@ -75,6 +75,7 @@ class Client(asyncio.Protocol):
         self.buf = bytearray()
         self.closed = False
         self.own_received = 0  # messages of this client's own (when it is a sender)
+        self.counts: dict[int, int] = {}  # sender -> messages received from it this phase (to find who missed one)
         self.sender_id = -1
         self.wake: asyncio.Event | None = None
 
@@ -132,6 +133,7 @@ class Client(asyncio.Protocol):
                     continue  # presence, errors, acknowledgements of joins...
                 sender = int(buf[mark + 1 : mark + 3])
                 tally.per_sender[sender] = tally.per_sender.get(sender, 0) + 1
+                self.counts[sender] = self.counts.get(sender, 0) + 1
                 if sender == self.sender_id:
                     self.own_received += 1
                     if self.wake is not None:
@@ -250,6 +252,7 @@ class Worker:
         self.sent = {}
         for client in self.clients:
             client.own_received = 0
+            client.counts = {}
         start = time.monotonic()
         until = start + warmup + duration
         tasks = [
@@ -261,6 +264,13 @@ class Worker:
         self.tally.recording = False
         await asyncio.gather(*tasks)
         await asyncio.sleep(drain)  # let the last messages arrive before counting losses
+        most = {s: max(c.counts.get(s, 0) for c in self.clients) for s in self.tally.per_sender}
+        short = [
+            (c.number, s, c.counts.get(s, 0), n)
+            for c in self.clients
+            for s, n in most.items()
+            if c.counts.get(s, 0) < n
+        ]
         lat = self.tally.latencies_us
         step = max(1, len(lat) // 20000)  # a bounded, evenly spread sample for the coordinator
         return {
@@ -271,6 +281,7 @@ class Worker:
             "clients": len(self.clients),
             "lost_connections": self.lost_connections,
             "close_codes": self.close_codes,
+            "short": short[:20],  # (client, sender, got, most any client here got): who missed something
         }
 
     def close(self) -> None:
