@@ -58,6 +58,7 @@ class Tally:
     """
 
     per_sender: dict[int, int] = field(default_factory=dict)
+    total: int = 0
     in_window: int = 0
     latencies_us: array = field(default_factory=lambda: array("d"))
     recording: bool = False
@@ -133,6 +134,7 @@ class Client(asyncio.Protocol):
                     continue  # presence, errors, acknowledgements of joins...
                 sender = int(buf[mark + 1 : mark + 3])
                 tally.per_sender[sender] = tally.per_sender.get(sender, 0) + 1
+                tally.total += 1
                 self.counts[sender] = self.counts.get(sender, 0) + 1
                 if sender == self.sender_id:
                     self.own_received += 1
@@ -217,10 +219,12 @@ class Worker:
             self.senders[sender_id] = client
         return {"connected": len(self.clients), "seconds": time.monotonic() - started}
 
-    async def _send_loop(self, client: Client, kind: str, room: str, rate: float, window: int, until: float) -> None:
+    async def _send_loop(
+        self, client: Client, kind: str, room: str, rate: float, window: int, start: float, until: float
+    ) -> None:
         seq = 0
         interval = 1.0 / rate
-        next_at = time.monotonic() + interval * (client.sender_id % 10) / 10  # stagger the senders
+        next_at = start + interval * (client.sender_id % 10) / 10  # stagger the senders
         assert client.wake is not None
         while True:
             now = time.monotonic()
@@ -248,6 +252,8 @@ class Worker:
     async def phase(
         self, kind: str, room: str, rate: float, window: int, warmup: float, duration: float, drain: float
     ) -> dict[str, Any]:
+        """Send for warmup + duration seconds, measuring only the last `duration`; then wait until nothing has
+        arrived for `drain` seconds (at most a minute), so what is still queued somewhere is not counted lost."""
         self.tally = Tally()
         self.sent = {}
         for client in self.clients:
@@ -255,15 +261,22 @@ class Worker:
             client.counts = {}
         start = time.monotonic()
         until = start + warmup + duration
+        # Senders start a moment late: every worker must have reset its tally before the first message lands.
+        first = start + 0.3
         tasks = [
-            asyncio.ensure_future(self._send_loop(c, kind, room, rate, window, until)) for c in self.senders.values()
+            asyncio.ensure_future(self._send_loop(c, kind, room, rate, window, first, until))
+            for c in self.senders.values()
         ]
         await asyncio.sleep(warmup)
         self.tally.recording = True
         await asyncio.sleep(duration)
         self.tally.recording = False
         await asyncio.gather(*tasks)
-        await asyncio.sleep(drain)  # let the last messages arrive before counting losses
+        give_up = time.monotonic() + 60
+        seen = -1
+        while self.tally.total != seen and time.monotonic() < give_up:
+            seen = self.tally.total
+            await asyncio.sleep(drain)
         most = {s: max(c.counts.get(s, 0) for c in self.clients) for s in self.tally.per_sender}
         short = [
             (c.number, s, c.counts.get(s, 0), n)
