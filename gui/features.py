@@ -13,7 +13,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
 from core.app import AppCore, Component
+from core.downloads import DownloadEngine
+from core.downloads.preferences import DownloadPreferences
 from core.monitor import LoopLab, Monitor
+from gui.downloads.panel import DownloadsPanel
+from gui.downloads.table_model import DownloadTableModel
 from gui.tasks.panel import TasksPanel
 
 
@@ -47,9 +51,13 @@ def placeholder(text: str) -> QLabel:
 
 
 def downloads_feature(core: AppCore) -> Feature:
-    return Feature(
-        "Downloads", placeholder("Your downloads will appear here, each with its bytes, speed and time left.")
-    )
+    # The model is the engine's observer: it keeps snapshots until the panel's tick shows them.
+    prefs = DownloadPreferences(core.settings)
+    model = DownloadTableModel()
+    engine = DownloadEngine(core.conn, on_snapshots=model.receive, on_removed=model.forget, **prefs.engine_options())
+    prefs.attach(engine)  # connections and speed limit changed in settings apply while running
+    panel = DownloadsPanel(engine, model, prefs)
+    return Feature("Downloads", panel, components=[engine], status_widgets=panel.status_widgets)
 
 
 def chat_feature(core: AppCore) -> Feature:
