@@ -1,11 +1,12 @@
 """Idle connections: RSS per authenticated, joined, silent connection, for 10,000 of them (and the baselines).
 
-    python bench/chat/idle.py [--connections 10000] [--rooms 100] [--servers hub,naive,websockets]
+    python bench/chat/idle.py [--connections 10000] [--workers 4] [--servers hub,naive,websockets]
 
 Raises the fd limit to the hard limit in every process (the server needs one fd per connection, the load
-generator one per client). Each hub client presents a token and joins one of --rooms rooms (a room of 10,000
-would make every join a presence frame to 10,000 people; that is a different benchmark). RSS is read from
-/proc before connecting and after the connections settle; the difference is divided by the connection count.
+generator one per client). Each hub client presents a token and joins its worker's room (4 rooms of 2,500 with
+the defaults; presence is coalesced, at most 2 frames a second per room). The baselines have no rooms or auth.
+RSS is read from /proc before connecting and after the connections settle, and the difference divided by the
+connection count.
 """
 
 from __future__ import annotations

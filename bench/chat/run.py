@@ -80,13 +80,13 @@ class Server:
 class Load:
     """The worker processes of the load generator."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, nice: int = 0) -> None:
         ctx = multiprocessing.get_context("fork")
         self.pipes: list[Connection] = []
         self.procs = []
         for _ in range(workers):
             mine, theirs = ctx.Pipe()
-            proc = ctx.Process(target=worker_main, args=(theirs,), daemon=True)
+            proc = ctx.Process(target=worker_main, args=(theirs, nice), daemon=True)
             proc.start()
             self.pipes.append(mine)
             self.procs.append(proc)
@@ -148,7 +148,7 @@ def summarize(results: list[dict[str, Any]], clients: int, duration: float) -> d
 
 def bench_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     server = Server(kind)
-    load = Load(args.workers)
+    load = Load(args.workers, args.nice)
     try:
         time.sleep(0.5)
         base_rss = rss_bytes(server.process.pid)
@@ -248,6 +248,7 @@ def main() -> None:
     parser.add_argument("--max-rate", type=float, default=18.0, help="messages/s per sender at saturation")
     parser.add_argument("--window", type=int, default=20, help="messages per sender in flight at saturation")
     parser.add_argument("--phases", default="paced,saturation", help="which phases to run")
+    parser.add_argument("--nice", type=int, default=0, help="niceness of the load processes (servers keep 0)")
     parser.add_argument("--repeat", type=int, default=1, help="run the whole list of servers this many times")
     args = parser.parse_args()
     raise_fd_limit()

@@ -303,9 +303,15 @@ class Worker:
                 client.transport.close()
 
 
-def worker_main(conn: Connection) -> None:
-    """Entry point of a worker process: obey commands until told to quit."""
+def worker_main(conn: Connection, nice: int = 0) -> None:
+    """Entry point of a worker process: obey commands until told to quit.
+
+    nice > 0 lowers the worker's CPU priority, so on a small machine the server under test is not preempted by
+    the clients it wakes (on separate machines that interference would not exist).
+    """
     raise_fd_limit()
+    if nice:
+        os.nice(nice)
 
     async def serve() -> None:
         worker = Worker(conn)
