@@ -28,6 +28,15 @@ STATE_ORDER = {
 }
 
 
+def display_name(p: DownloadProgress) -> str:
+    """The file name once known, else the last part of the URL's path, else the URL."""
+    if p.name:
+        return p.name
+    path = p.url.split("?", 1)[0].rstrip("/")
+    last = path.rsplit("/", 1)[-1]
+    return last if last and "/" in path.split("://", 1)[-1] else p.url
+
+
 def format_bytes(n: float) -> str:
     return human_bytes(n)
 

@@ -172,7 +172,7 @@ class Duplicate:
     @property
     def reason(self) -> str:
         p = self.existing
-        name = p.name or p.url
+        name = p.name or p.url  # the URL the user typed says more than a guess at a name
         if self.blocking:
             return f"{name} is already in the list ({p.state.value}); it is not added twice"
         if p.state in FINISHED:

@@ -16,6 +16,7 @@ from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequen
 from PySide6.QtWidgets import QAbstractButton, QInputDialog, QMenu, QMessageBox, QWidget
 
 from core.downloads import DownloadEngine, DownloadError, DownloadProgress, State
+from core.downloads.display import display_name
 from core.downloads.model import FINISHED, RUNNING
 
 KIB = 1024
@@ -158,7 +159,7 @@ class DownloadActions(QObject):
         if not chosen:
             return None
         ids = [p.id for p in chosen]
-        what = f"“{chosen[0].name or chosen[0].url}”" if len(chosen) == 1 else f"these {len(chosen)} downloads"
+        what = f"“{display_name(chosen[0])}”" if len(chosen) == 1 else f"these {len(chosen)} downloads"
         box = QMessageBox(self._view)
         box.setIcon(QMessageBox.Icon.Warning)
         box.setWindowTitle("Delete downloaded files?")
@@ -223,7 +224,7 @@ class DownloadActions(QObject):
         dialog.setIntRange(0, MAX_ITEM_LIMIT_KIB)
         dialog.setIntStep(64)
         dialog.setIntValue(chosen[0].rate_limit // KIB)
-        who = f"“{chosen[0].name or chosen[0].url}”" if len(chosen) == 1 else f"each of {len(chosen)} downloads"
+        who = f"“{display_name(chosen[0])}”" if len(chosen) == 1 else f"each of {len(chosen)} downloads"
         dialog.setLabelText(f"Speed limit for {who} in KiB/s (0: no limit of its own):")
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
 

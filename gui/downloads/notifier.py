@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from core.downloads import DownloadProgress, State
-from core.downloads.display import format_bytes
+from core.downloads.display import display_name, format_bytes
 
 MESSAGE_MS = 8000
 MAX_NAMES = 3
@@ -36,7 +36,7 @@ def words(finished: list[DownloadProgress]) -> tuple[str, str]:
     failed = [p for p in finished if p.state is State.FAILED]
     if len(finished) == 1:
         p = finished[0]
-        name = p.name or p.url
+        name = display_name(p)
         if p.state is State.COMPLETED:
             return "Download completed", f"{name} ({format_bytes(p.received)})"
         return "Download failed", f"{name}: {p.error}"
@@ -45,7 +45,7 @@ def words(finished: list[DownloadProgress]) -> tuple[str, str]:
         parts.append(f"{len(done)} download{'s' if len(done) != 1 else ''} completed")
     if failed:
         parts.append(f"{len(failed)} failed")
-    names = [p.name or p.url for p in finished[:MAX_NAMES]]
+    names = [display_name(p) for p in finished[:MAX_NAMES]]
     more = len(finished) - len(names)
     return ", ".join(parts), ", ".join(names) + (f" and {more} more" if more else "")
 

@@ -19,6 +19,7 @@ from PySide6.QtGui import QBrush, QColor
 from core.downloads import DownloadProgress, State
 from core.downloads.display import (
     STATE_ORDER,
+    display_name,
     eta_text,
     percent_text,
     size_text,
@@ -72,7 +73,7 @@ def ranges(rows: Sequence[int]) -> Iterator[tuple[int, int]]:
 
 def display(p: DownloadProgress, column: int, now: float) -> str:
     if column == NAME:
-        return p.name or p.url.rsplit("/", 1)[-1] or p.url
+        return display_name(p)
     if column == SIZE:
         return size_text(p)
     if column == PROGRESS:
@@ -90,7 +91,7 @@ def display(p: DownloadProgress, column: int, now: float) -> str:
 
 def sort_key(p: DownloadProgress, column: int) -> Any:
     if column == NAME:
-        return (p.name or p.url).lower()
+        return display_name(p).lower()
     if column == SIZE:
         return float(p.total if p.total is not None else p.received)
     if column == PROGRESS:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.downloads.display import (
+    display_name,
     eta_text,
     format_duration,
     percent_text,
@@ -90,3 +91,11 @@ def test_tooltip_lists_every_fact() -> None:
         "3 tries",
     ]
     assert tooltip_text(progress()).splitlines() == ["http://example.org/file1.bin", "into /tmp/downloads"]
+
+
+def test_a_name_before_the_server_answered() -> None:
+    assert display_name(progress(name="chosen.iso", url="http://h/x")) == "chosen.iso"
+    assert display_name(progress(url="http://h/dir/file.tar.gz?token=1")) == "file.tar.gz"
+    assert display_name(progress(url="http://h/dir/")) == "dir"
+    assert display_name(progress(url="http://h")) == "http://h"
+    assert display_name(progress(url="http://h/")) == "http://h/"

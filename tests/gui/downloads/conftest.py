@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import QModelIndex, QUrl
 from PySide6.QtWidgets import QSystemTrayIcon
 from pytestqt.qtbot import QtBot
 
@@ -24,6 +24,8 @@ from tests.conftest import LoopRunner
 from tests.core.downloads.conftest import FAST_RETRY, FAST_TIMEOUTS
 from tests.core.downloads.faultserver import FaultServer
 from tests.helpers import wait_until
+
+T = TypeVar("T")
 
 
 class FakeOpener:
@@ -61,7 +63,8 @@ class TabRig:
     """The parts of one Downloads tab under test.
 
     Attributes:
-        server: the fault-injecting test server (tests/core/downloads/faultserver.py).
+        qloop: the test's qasync loop.
+        server: the fault-injecting test server (tests/core/downloads/faultserver.py), up during run().
         folder: where downloads go.
         settings, prefs: real settings in a real SQLite file.
         model, engine, panel: the parts under test.
@@ -71,15 +74,18 @@ class TabRig:
         has_tray: whether the notifier believes a system tray exists.
     """
 
-    def __init__(self, conn: sqlite3.Connection, tmp_path: Path, server: FaultServer) -> None:
-        self.server = server
+    def __init__(
+        self, conn: sqlite3.Connection, tmp_path: Path, qloop: LoopRunner, engine_options: dict[str, Any]
+    ) -> None:
+        self.qloop = qloop
+        self.server = FaultServer()
         self.conn = conn
         self.folder = tmp_path / "downloads"
         self.settings = Settings(conn)
         self.prefs = DownloadPreferences(self.settings)
         self.prefs.set_folder(self.folder)
         self.model = DownloadTableModel()
-        self.engine = self.make_engine()
+        self.engine = self.make_engine(**engine_options)
         self.prefs.attach(self.engine)
         self.opener = FakeOpener()
         self.active = False
@@ -106,9 +112,26 @@ class TabRig:
         options.update(changes)
         return DownloadEngine(self.conn, **options)
 
-    async def start(self) -> None:
-        await self.engine.start()
-        self.started = True
+    def run(self, scenario: Coroutine[Any, Any, T], timeout: float = 20) -> T:
+        """Run scenario with the test server and the engine up, and both stopped before it returns.
+
+        Nothing of theirs may run between scenarios: pytest-qt processes Qt events outside the loop (at
+        teardown, for one), and qasync would then step their tasks with no running loop.
+        """
+
+        async def whole() -> T:
+            await self.server.start()
+            try:
+                await self.engine.start()
+                self.started = True
+                try:
+                    return await scenario
+                finally:
+                    await self.stop()
+            finally:
+                await self.server.stop()
+
+        return self.qloop.run(whole(), timeout)
 
     async def stop(self) -> None:
         if self.started:
@@ -124,6 +147,16 @@ class TabRig:
     def shown(self, download_id: int) -> DownloadProgress | None:
         return self.model.by_id(download_id)
 
+    def tally_speed(self) -> float:
+        """The total speed the tab shows in its status bar."""
+        return self.panel.tally.totals().speed
+
+    def proxy_index(self, download_id: int) -> QModelIndex:
+        """The view's index of a download's first cell."""
+        row = self.model.row_of(download_id)
+        assert row is not None, f"download {download_id} is not in the list"
+        return self.panel.proxy.mapFromSource(self.model.index(row, 0))
+
     async def until_state(self, download_id: int, state: str, timeout: float = 10) -> DownloadProgress:
         await wait_until(
             lambda: (p := self.shown(download_id)) is not None and p.state.value == state,
@@ -131,14 +164,6 @@ class TabRig:
             what=f"download {download_id} to show {state} (now {self.shown(download_id)})",
         )
         return self.row(download_id)
-
-
-@pytest.fixture
-def server(qloop: LoopRunner) -> Iterator[FaultServer]:
-    fault_server = FaultServer()
-    qloop.run(fault_server.start())
-    yield fault_server
-    qloop.run(fault_server.stop())
 
 
 @pytest.fixture
@@ -150,15 +175,19 @@ def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
 
 
 @pytest.fixture
+def engine_options() -> dict[str, Any]:
+    """Engine arguments beyond the rig's fast defaults; a test overrides it with parametrize("engine_options")."""
+    return {}
+
+
+@pytest.fixture
 def rig(
-    qtbot: QtBot, qloop: LoopRunner, conn: sqlite3.Connection, tmp_path: Path, server: FaultServer
+    qtbot: QtBot, qloop: LoopRunner, conn: sqlite3.Connection, tmp_path: Path, engine_options: dict[str, Any]
 ) -> Iterator[TabRig]:
-    tab = TabRig(conn, tmp_path, server)
-    # pytest-qt closes registered widgets before fixtures are torn down: stop the engine first, while the
-    # model it reports to is still alive.
+    tab = TabRig(conn, tmp_path, qloop, engine_options)
+    # pytest-qt closes registered widgets before fixtures are torn down; a scenario that failed half-way still
+    # stopped the engine (TabRig.run), this is the last guard.
     qtbot.addWidget(tab.panel, before_close_func=lambda _w: qloop.run(tab.stop()))
     tab.panel.resize(1100, 700)
     tab.panel.show()
-    qloop.run(tab.start())
-    yield tab
-    qloop.run(tab.stop())
+    return tab

@@ -52,7 +52,7 @@ def test_typing_a_url_and_pressing_enter_downloads_it_to_100_percent(
         await rig.until_state(download_id, "completed")
         return download_id
 
-    download_id = qloop.run(scenario(), timeout=20)
+    download_id = rig.run(scenario(), timeout=20)
     assert cell(rig, download_id, PROGRESS) == "100%"
     assert cell(rig, download_id, STATE) == "completed"
     assert cell(rig, download_id, NAME) == "typed.bin"
@@ -66,12 +66,13 @@ def test_pasting_a_list_adds_every_url_and_keeps_what_cannot_be_added(
 ) -> None:
     for n in range(3):
         rig.server.add(f"p{n}.bin", 20_000)
-    urls = [rig.server.url(f"/f/p{n}.bin") for n in range(3)]
     digest = hashlib.sha256(rig.server.state.files["p1.bin"]).hexdigest()
-    listing = f"{urls[0]}\n{digest}  {urls[1]}\n\nftp://example.org/nope\n{urls[2]}\n{urls[0]}\n"
     field = rig.panel.add_bar.field
+    urls: list[str] = []
 
     async def scenario() -> list[int]:
+        urls.extend(rig.server.url(f"/f/p{n}.bin") for n in range(3))  # the port is known once the server is up
+        listing = f"{urls[0]}\n{digest}  {urls[1]}\n\nftp://example.org/nope\n{urls[2]}\n{urls[0]}\n"
         QGuiApplication.clipboard().setText(listing)
         field.setFocus()
         qtbot.keyClick(field, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
@@ -82,7 +83,7 @@ def test_pasting_a_list_adds_every_url_and_keeps_what_cannot_be_added(
             await rig.until_state(download_id, "completed")
         return ids
 
-    ids = qloop.run(scenario(), timeout=20)
+    ids = rig.run(scenario(), timeout=20)
     assert len(ids) == 3
     assert field.toPlainText() == "ftp://example.org/nope", "the refused line stays to be fixed"
     assert rig.panel.add_bar.message.text().splitlines() == [
@@ -135,7 +136,7 @@ def test_dropping_links_or_text_on_the_tab_or_anywhere_on_the_window(
             await rig.until_state(download_id, "completed")
         return ids
 
-    assert len(qloop.run(scenario(), timeout=20)) == 4
+    assert len(rig.run(scenario(), timeout=20)) == 4
     tabs.removeTab(0)
     rig.panel.setParent(None)  # back to the rig, which closes it after stopping the engine
 
@@ -161,16 +162,16 @@ def test_bad_input_says_what_is_wrong_inline(qtbot: QtBot, qloop: LoopRunner, ri
         qtbot.mouseClick(bar.add_button, Qt.MouseButton.LeftButton)
         assert "'12345' is not a SHA-256: give 64 hexadecimal digits" in bar.message.text()
 
-    qloop.run(scenario())
+    rig.run(scenario())
     assert rig.engine.items() == []
 
 
 def test_duplicates_are_flagged_and_only_added_again_on_purpose(qtbot: QtBot, qloop: LoopRunner, rig: TabRig) -> None:
     data = rig.server.add("dup.bin", 150_000)
-    url = rig.server.url("/throttle/dup.bin?bps=300000")
     bar = rig.panel.add_bar
 
     async def scenario() -> tuple[int, int]:
+        url = rig.server.url("/throttle/dup.bin?bps=300000")
         (first,) = rig.panel.add_text(url)
         await rig.until_state(first, "downloading")
         assert rig.panel.add_text(f"{url}\n") == []
@@ -191,7 +192,7 @@ def test_duplicates_are_flagged_and_only_added_again_on_purpose(qtbot: QtBot, ql
         await rig.until_state(second, "completed")
         return first, second
 
-    _first, second = qloop.run(scenario(), timeout=20)
+    _first, second = rig.run(scenario(), timeout=20)
     assert rig.row(second).name == "dup (1).bin", "the first file is never overwritten"
     assert (rig.folder / "dup (1).bin").read_bytes() == (rig.folder / "dup.bin").read_bytes() == data
 
@@ -209,7 +210,7 @@ def test_a_wrong_checksum_fails_the_download_with_the_reason(qtbot: QtBot, qloop
         await rig.until_state(download_id, "failed")
         return download_id
 
-    download_id = qloop.run(scenario())
+    download_id = rig.run(scenario())
     assert cell(rig, download_id, STATE).startswith(f"failed: checksum mismatch: expected {'00' * 32}")
     assert "1 failed" in rig.panel.status_label.text()
 

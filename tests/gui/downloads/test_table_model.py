@@ -99,7 +99,7 @@ def test_roles_words_and_sort_keys() -> None:
     row = [model.data(model.index(0, c)) for c in range(len(COLUMNS))]
     assert row == ["big.iso", "16.0 MiB of 64.0 MiB", "25.0%", "1.0 MiB/s", "48 s", "downloading", "example.org"]
     failed = model.index(1, STATE)
-    assert model.data(model.index(1, NAME)) == "http://example.org/dir/", "no name yet and none in the URL"
+    assert model.data(model.index(1, NAME)) == "dir", "no name yet: the URL's last part"
     assert model.data(failed) == "failed: server said 404"
     assert model.data(failed, Qt.ItemDataRole.ForegroundRole).color().name() == "#c62828"
     assert model.data(model.index(0, SIZE), Qt.ItemDataRole.TextAlignmentRole) is not None
