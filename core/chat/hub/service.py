@@ -52,7 +52,6 @@ class ChatService:
         peers: every attached connection.
         rooms: room membership and broadcast.
         history: the message store.
-        delivered: frames queued for clients by broadcasts since start (for /health and benchmarks).
     """
 
     def __init__(self, config: HubConfig, history: History, rooms: Rooms, supervisor: Supervisor) -> None:
@@ -61,7 +60,6 @@ class ChatService:
         self.rooms = rooms
         self._supervisor = supervisor
         self.peers: set[Peer] = set()
-        self.delivered = 0
 
     # --- connections -------------------------------------------------------------------------------------------
 
@@ -186,14 +184,14 @@ class ChatService:
             ) from exc
         out = message_out(msg)
         if created:
-            self.delivered += self.rooms.broadcast(room, out)
+            self.rooms.broadcast(room, out)
         else:
             peer.send(out)  # a resend: the original is the acknowledgement, and nobody else sees it twice
 
     def typing(self, peer: Peer, room: str) -> None:
         if room not in peer.rooms:
             raise FrameError("not_joined", f"join {room!r} before typing there", room=room)
-        self.delivered += self.rooms.broadcast(room, Outgoing(typing_frame(room, peer.nick)), exclude=peer)
+        self.rooms.broadcast(room, Outgoing(typing_frame(room, peer.nick)), exclude=peer)
 
     def leave(self, peer: Peer, room: str) -> None:
         if room not in peer.rooms:
