@@ -93,10 +93,21 @@ class Hub:
 
     name = "hub"
 
-    def __init__(self, config: HubConfig | None = None, *, on_state: Callable[[HubState], None] | None = None) -> None:
+    def __init__(
+        self,
+        config: HubConfig | None = None,
+        *,
+        on_state: Callable[[HubState], None] | None = None,
+        hosting_lock: HostingLock | None = None,
+    ) -> None:
+        """on_state gets a HubState when something changed (at most 10 a second). hosting_lock: the folder's lock,
+        already held (a take-over that waited for it); the hub then owns it and releases it on stop."""
         self.config = config or HubConfig()
         self.config.check()
         self.folder = (self.config.data_dir or hub_dir()).expanduser().resolve()
+        if hosting_lock is not None and (not hosting_lock.held or hosting_lock.path.parent.resolve() != self.folder):
+            raise ValueError(f"hosting_lock must be held, and be the lock of {self.folder}")
+        self._given_lock = hosting_lock
         self._on_state = on_state
         self._files: _Files | None = None
         self._ctx: HubContext | None = None
@@ -294,7 +305,9 @@ class Hub:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     def _open_files(self) -> _Files:
-        lock = open_folder(self.folder)
+        # flock is per open file: a second lock on the folder from this very process would fail, so a lock the
+        # caller already holds is used as it is.
+        lock = self._given_lock or open_folder(self.folder)
         try:
             cfg = self.config
             generated = cfg.passphrase is None

@@ -13,7 +13,7 @@ from tornado.httpclient import HTTPClientError
 
 from core.chat.errors import HubBindError, HubInUseError, PassphraseRequiredError
 from core.chat.hub import Hub, HubConfig, HubState
-from core.chat.hub.files import open_folder
+from core.chat.hub.files import HostingLock, open_folder
 from tests.conftest import LoopRunner
 from tests.core.chat.hub.conftest import StartHub
 from tests.core.chat.hub.wsclient import WsClient, raw_upgrade
@@ -198,3 +198,21 @@ def test_a_free_port_can_be_given(aloop: LoopRunner, start_hub: StartHub) -> Non
     port = free_port()
     hub = start_hub(port=port)
     assert hub.port == port
+
+
+def test_a_take_over_can_start_with_the_lock_it_waited_for(aloop: LoopRunner, tmp_path: Path) -> None:
+    folder = tmp_path / "hub"
+    first = Hub(HubConfig(data_dir=folder, port=0))
+    aloop.run(first.start())
+    port = first.port
+    waiting = HostingLock(folder)
+    assert not waiting.acquire()  # hosted: a take-over would wait here (blocking=True, off the loop)
+    aloop.run(first.stop(1.0))
+    assert waiting.acquire()
+    second = Hub(HubConfig(data_dir=folder, port=port), hosting_lock=waiting)  # same port, same history
+    aloop.run(second.start())
+    assert second.port == port
+    aloop.run(second.stop(1.0))
+    assert not waiting.held  # the hub released it
+    with pytest.raises(ValueError, match="must be held"):
+        Hub(HubConfig(data_dir=folder), hosting_lock=HostingLock(folder))
