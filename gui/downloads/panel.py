@@ -37,7 +37,7 @@ from core.downloads.preferences import CLIPBOARD_OFFER, DownloadPreferences
 from core.downloads.totals import Tally, ThroughputHistory, Totals
 from gui.downloads.actions import DesktopOpener, DownloadActions, Opener
 from gui.downloads.add_bar import AddBar, ClipboardOffer, mime_text
-from gui.downloads.delegate import ProgressDelegate
+from gui.downloads.delegate import ProgressDelegate, TextDelegate
 from gui.downloads.filter_proxy import STATE_FILTERS, DownloadFilterProxy
 from gui.downloads.notifier import Notifier
 from gui.downloads.settings_strip import SettingsStrip
@@ -121,6 +121,7 @@ class DownloadsPanel(QWidget):
         self.view = QTableView()
         self.view.setObjectName("downloads_view")
         self.view.setModel(self.proxy)
+        self.view.setItemDelegate(TextDelegate(frozenset({SIZE, SPEED, ETA}), STATE, self.view))
         self.view.setItemDelegateForColumn(PROGRESS, ProgressDelegate(self.view))
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -251,7 +252,7 @@ class DownloadsPanel(QWidget):
         if second != self._last_second:
             self._last_second = second
             if self._retrying:
-                self.model.refresh_column(STATE)  # the countdown moves without a new snapshot
+                self.model.refresh_state_words(self._retrying)  # the countdown moves without a new snapshot
 
     def _show_totals(self, totals: Totals) -> None:
         parts = [f"↓ {format_speed(totals.speed)}", f"{totals.active} active", f"{totals.queued} queued"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import QModelIndex, Qt
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
@@ -68,12 +70,16 @@ def test_only_changed_rows_get_data_changed_in_one_signal_per_run(qtbot: QtBot) 
     for i in (3, 4, 5, 9):
         model.receive([progress(i, received=1)])
     model.receive([progress(4, received=2)])  # a newer snapshot of the same download replaces the pending one
+    model.receive([progress(7, speed=12.0)])  # a queued download's speed is not shown: no words change
     applied = model.apply_pending()
-    assert sorted(p.id for p in applied) == [3, 4, 5, 9]
+    assert sorted(p.id for p in applied) == [3, 4, 5, 7, 9]
     assert model.by_id(4).received == 2
-    assert changes == [(2, 4, 0, len(COLUMNS) - 1), (8, 8, 0, len(COLUMNS) - 1)]
+    assert changes == [(2, 4, SIZE, SIZE), (8, 8, SIZE, SIZE)], "rows 3-5 and 9, only the Size cells"
     assert model.apply_pending() == [], "nothing new: no signal at all"
     assert len(changes) == 2
+    model.receive([progress(3, received=1, state=State.PAUSED), progress(5, received=1, state=State.DOWNLOADING)])
+    model.apply_pending()
+    assert changes[2:] == [(2, 2, PROGRESS, STATE), (4, 4, PROGRESS, STATE)], "a new state repaints the bar too"
 
 
 def test_removal_drops_the_pending_snapshot_and_renumbers_later_rows(qtbot: QtBot) -> None:
@@ -142,12 +148,23 @@ def test_the_proxy_filters_by_state_and_words_live() -> None:
     assert proxy.rowCount(QModelIndex()) == 3
 
 
-def test_refresh_column_repaints_one_column_of_every_row(qtbot: QtBot) -> None:
+def test_the_retry_countdown_redoes_only_the_state_cells_that_moved(qtbot: QtBot) -> None:
     model = DownloadTableModel()
-    model.refresh_column(STATE)  # no rows: no signal
-    model.receive([progress(1), progress(2)])
+    soon = time.time() + 30
+    waiting = [
+        progress(i, state=State.QUEUED, error="retrying in 30 s: server said 503", next_try_at=soon) for i in (1, 2)
+    ]
+    model.receive([*waiting, progress(3)])
     model.apply_pending()
-    with qtbot.waitSignal(model.dataChanged) as changed:
-        model.refresh_column(STATE)
-    top, bottom, _roles = changed.args
-    assert (top.row(), top.column(), bottom.row(), bottom.column()) == (0, STATE, 1, STATE)
+    assert model.data(model.index(0, STATE)).endswith(": server said 503")
+    changes: list[tuple[int, int, int, int]] = []
+    model.dataChanged.connect(
+        lambda top, bottom, _roles: changes.append((top.row(), top.column(), bottom.row(), bottom.column()))
+    )
+    model.refresh_state_words([1, 2, 3, 99])
+    assert changes in ([], [(0, STATE, 1, STATE)]), "nothing, or the two countdowns if a second went by"
+    changes.clear()
+    model._rows[0] = progress(1, state=State.QUEUED, error="retrying in 30 s: server said 503", next_try_at=soon - 20)
+    model.refresh_state_words([1, 3])
+    assert changes == [(0, STATE, 0, STATE)]
+    assert model.data(model.index(0, STATE)) == "retrying in 10 s: server said 503"
