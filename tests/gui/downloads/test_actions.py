@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QApplication, QInputDialog, QMenu, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from core.downloads import State
-from gui.downloads.table_model import SPEED, STATE
+from gui.downloads.table_model import NAME, PROGRESS, SPEED, STATE
 from tests.conftest import LoopRunner
 from tests.gui.downloads.conftest import TabRig
 from tests.helpers import wait_until
@@ -231,3 +231,45 @@ def test_a_speed_limit_for_one_download(qtbot: QtBot, qloop: LoopRunner, rig: Ta
         assert rig.panel.actions.speed_limit() is None, "nothing to limit on a cancelled download"
 
     rig.run(scenario(), timeout=20)
+
+
+def test_filter_and_sort_while_downloads_run(qtbot: QtBot, rig: TabRig) -> None:
+    rig.server.add("alpha.iso", 2_000_000)
+    rig.server.add("beta.iso", 2_000_000)
+    rig.server.add("notes.txt", 1_000)
+    panel = rig.panel
+    rig.panel.activateWindow()
+
+    def shown_names() -> list[str]:
+        return [panel.proxy.data(panel.proxy.index(r, NAME)) for r in range(panel.proxy.rowCount())]
+
+    async def scenario() -> None:
+        await wait_until(panel.isActiveWindow, what="the tab's window to be active")
+        alpha, beta, notes = panel.add_text(
+            f"{rig.server.url('/throttle/alpha.iso?bps=150000')}\n{rig.server.url('/throttle/beta.iso?bps=450000')}\n"
+            f"{rig.server.url('/f/notes.txt')}"
+        )
+        await rig.until_state(notes, "completed")
+        await wait_until(lambda: rig.row(beta).received > 2 * rig.row(alpha).received > 0, what="beta to lead")
+        qtbot.keyClick(panel, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+        assert panel.filter_edit.hasFocus(), "Ctrl+F goes to the filter"
+        qtbot.keyClicks(panel.filter_edit, "ISO")
+        assert shown_names() == ["alpha.iso", "beta.iso"]
+        assert panel.shown_label.text() == "2 of 3 shown"
+        panel.filter_edit.clear()
+        panel.state_combo.setCurrentText("Completed")
+        assert shown_names() == ["notes.txt"]
+        panel.state_combo.setCurrentText("Active")
+        assert shown_names() == ["alpha.iso", "beta.iso"]
+        panel.view.sortByColumn(PROGRESS, Qt.SortOrder.DescendingOrder)  # what two clicks on the header do
+        assert shown_names() == ["beta.iso", "alpha.iso"], "furthest along first"
+        await rig.until_state(beta, "completed", timeout=10)
+        await wait_until(lambda: shown_names() == ["alpha.iso"], what="a finished row to leave the Active filter")
+        panel.state_combo.setCurrentText("All")
+        assert shown_names()[2] == "alpha.iso", "the two at 100% first, while alpha still runs"
+        qtbot.keyClick(panel, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+        assert panel.add_bar.field.hasFocus(), "Ctrl+N goes to the URL field"
+        rig.engine.cancel(alpha)
+        await rig.until_state(alpha, "cancelled")
+
+    rig.run(scenario(), timeout=30)
