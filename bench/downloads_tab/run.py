@@ -127,13 +127,13 @@ async def headless(urls: list[str], dest: Path, scratch: Path) -> dict[str, Any]
 def tab(urls: list[str], profile: Path, dest: Path, *, prepare: bool) -> dict[str, Any]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     sys.path.insert(0, str(ROOT))
-    import qasync
     from PySide6.QtCore import QEvent, QObject
 
     from core.app import AppCore
     from core.downloads.model import FINISHED
     from core.downloads.preferences import DownloadPreferences
     from core.profile import open_profile
+    from gui import runtime  # the window's own loop class, through the one module that imports qasync
     from gui.downloads.panel import DownloadsPanel
     from gui.features import build_features, components_in_start_order
     from gui.main_window import MainWindow
@@ -227,7 +227,7 @@ def tab(urls: list[str], profile: Path, dest: Path, *, prepare: bool) -> dict[st
         core.profile.release()
         return result
 
-    with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+    with asyncio.Runner(loop_factory=lambda: runtime.qasync.QEventLoop(app)) as runner:
         return runner.run(main())
 
 
@@ -280,11 +280,13 @@ def main() -> None:
         return
     if args.child == "qasync":
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        import qasync
+        sys.path.insert(0, str(ROOT))
         from PySide6.QtWidgets import QApplication
 
+        from gui import runtime
+
         app = QApplication([])
-        with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+        with asyncio.Runner(loop_factory=lambda: runtime.qasync.QEventLoop(app)) as runner:
             print(json.dumps(runner.run(headless([base + rel for rel in BIG], args.dest, args.scratch))))
         return
     if args.child in ("tab", "prepare"):
