@@ -6,7 +6,6 @@ status-bar widgets. Each feature's issue replaces its placeholder function body 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import Qt
@@ -31,7 +30,8 @@ class Feature:
         components: core parts to start before the window shows (stopped in reverse order on quit).
         start_rank: lower starts earlier and stops later (the monitor starts first to see everything).
         status_widgets: permanent widgets for the status bar.
-        on_title: called with a setter the panel may use to change its tab title (unread counts).
+
+    A panel renames its own tab (unread counts) with gui.own_tab.set_own_tab_title.
     """
 
     title: str
@@ -39,7 +39,6 @@ class Feature:
     components: list[Component] = field(default_factory=list)
     start_rank: int = 50
     status_widgets: list[QWidget] = field(default_factory=list)
-    on_title: Callable[[Callable[[str], None]], None] | None = None
 
 
 def placeholder(text: str) -> QLabel:

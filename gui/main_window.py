@@ -52,11 +52,9 @@ class MainWindow(QMainWindow):
         self._restore_geometry()
 
     def _add_feature(self, feature: Feature) -> None:
-        index = self.tabs.addTab(feature.panel, feature.title)
+        self.tabs.addTab(feature.panel, feature.title)
         for widget in feature.status_widgets:
             self.statusBar().addPermanentWidget(widget)
-        if feature.on_title is not None:
-            feature.on_title(lambda title, i=index: self.tabs.setTabText(i, title))
 
     def _build_menu(self) -> None:
         file_menu = self.menuBar().addMenu("&File")

@@ -45,9 +45,6 @@ def make_application(argv0: str = "squall") -> QApplication:
     app.setApplicationVersion(__version__)
     app.setQuitOnLastWindowClosed(False)
     app.setWindowIcon(QIcon(str(RESOURCES / "squall.svg")))
-    style = RESOURCES / "style.qss"
-    if style.exists():
-        app.setStyleSheet(style.read_text(encoding="utf-8"))
     return app
 
 

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QSplitter,
     QTableView,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -43,6 +42,7 @@ from gui.downloads.notifier import Notifier
 from gui.downloads.settings_strip import SettingsStrip
 from gui.downloads.table_model import ETA, HOST, ID_ROLE, NAME, PROGRESS, SIZE, SPEED, STATE, DownloadTableModel
 from gui.downloads.throughput_graph import ThroughputGraph
+from gui.own_tab import set_own_tab_title, show_own_tab
 
 REFRESH_MS = 100  # the engine's coalescing tick: rows, totals and graph move at this pace, whatever the bytes do
 TITLE = "Downloads"
@@ -211,19 +211,8 @@ class DownloadsPanel(QWidget):
     def status_widgets(self) -> list[QWidget]:
         return [self.status_label]
 
-    def _tab_widget(self) -> QTabWidget | None:
-        parent = self.parentWidget()
-        while parent is not None and not isinstance(parent, QTabWidget):
-            parent = parent.parentWidget()
-        return parent
-
     def _set_tab_title(self, title: str) -> None:
-        # WORKAROUND: not Feature.on_title. The setter MainWindow hands over is a lambda holding the window; kept
-        # by this panel (which the window owns) it would keep the window alive after close in tests. Asking the
-        # tab widget this panel sits in holds nothing.
-        tabs = self._tab_widget()
-        if tabs is not None:
-            tabs.setTabText(tabs.indexOf(self), title)
+        set_own_tab_title(self, title)
 
     # -- the tick ----------------------------------------------------------------------------------------------
 
@@ -392,9 +381,7 @@ class DownloadsPanel(QWidget):
         return super().eventFilter(watched, event)
 
     def _show_tab(self) -> None:
-        tabs = self._tab_widget()
-        if tabs is not None:
-            tabs.setCurrentWidget(self)
+        show_own_tab(self)
 
     def _bring_forward(self) -> None:
         """A tray message was clicked: show this tab in a raised, active window."""
