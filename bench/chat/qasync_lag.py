@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import os
 import sys
 import tempfile
@@ -164,10 +163,9 @@ def main() -> None:
     # Workers fork before Qt exists in this process (forking a running Qt application is unsafe).
     loads = {kind: Load(args.workers) for kind in args.servers.split(",")}
 
-    # bench/ may use qasync (the hub brief); tests/test_architecture.py greps every file outside tests/ for a
-    # literal qasync import to keep the app's loop in gui/runtime.py, so this harness imports it by name.
-    qasync = importlib.import_module("qasync")
     from PySide6.QtWidgets import QApplication
+
+    from gui.runtime import new_loop  # the window's own loop, through the one module that imports qasync
 
     app = QApplication.instance() or QApplication(["chat-bench"])
     print(
@@ -194,7 +192,7 @@ def main() -> None:
             )
             await asyncio.get_running_loop().run_in_executor(None, load.close)
 
-    with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+    with asyncio.Runner(loop_factory=lambda: new_loop(app)) as runner:
         runner.run(everything())
 
 

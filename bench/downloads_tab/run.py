@@ -227,7 +227,7 @@ def tab(urls: list[str], profile: Path, dest: Path, *, prepare: bool) -> dict[st
         core.profile.release()
         return result
 
-    with asyncio.Runner(loop_factory=lambda: runtime.qasync.QEventLoop(app)) as runner:
+    with asyncio.Runner(loop_factory=lambda: runtime.new_loop(app)) as runner:
         return runner.run(main())
 
 
@@ -286,7 +286,7 @@ def main() -> None:
         from gui import runtime
 
         app = QApplication([])
-        with asyncio.Runner(loop_factory=lambda: runtime.qasync.QEventLoop(app)) as runner:
+        with asyncio.Runner(loop_factory=lambda: runtime.new_loop(app)) as runner:
             print(json.dumps(runner.run(headless([base + rel for rel in BIG], args.dest, args.scratch))))
         return
     if args.child in ("tab", "prepare"):
