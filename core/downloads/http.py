@@ -167,7 +167,7 @@ class Transfer:
 
     Attributes:
         url: the requested URL.
-        last_activity: loop time of the last byte (or of the end of a wait imposed by our own speed limit).
+        last_activity: loop time of the last body byte, moved on by any time we held the stream ourselves.
         response: the response once its headers arrived, else None.
         aborted: abort() was called.
     """
@@ -203,6 +203,7 @@ class Transfer:
         self.last_activity = self.started
         self._window_start = self.started
         self._window_bytes = 0
+        self._held_since: float | None = None  # loop time our on_chunk began holding the stream (see _guard)
         self._watchdog: asyncio.TimerHandle | None = None
         self._stopped: asyncio.Future[None] = self._loop.create_future()  # resolved by abort()
 
@@ -219,13 +220,6 @@ class Transfer:
         if not self._stopped.done():
             self._stopped.set_result(None)  # run() returns now, even while still connecting
         self._on_abort()
-
-    def touch(self) -> None:
-        """Count now as activity and restart the low-speed window (after waiting on our own speed limit)."""
-        now = self._loop.time()
-        self.last_activity = now
-        self._window_start = now
-        self._window_bytes = 0
 
     # --- tornado callbacks -------------------------------------------------------------------------
 
@@ -270,14 +264,28 @@ class Transfer:
         return self._guard(pending)
 
     async def _guard(self, pending: Awaitable[None]) -> None:
+        # Until pending resolves tornado reads nothing more: the stream is held by us (our own speed limit, or
+        # preparing the .part), not by the server, so the idle and low-speed clocks stop meanwhile.
+        self._held_since = self._loop.time()
         try:
             await pending
         except TransferError as exc:
             self.abort(exc)
         except Exception as exc:
             self.abort(describe_error(exc, self._timeouts))
+        finally:
+            self._release()
         if self.aborted:
             raise HTTPInputError("download stopped")
+
+    def _release(self) -> None:
+        """The hold is over: move the idle and low-speed clocks on by its length, as if it never happened."""
+        if self._held_since is None:
+            return
+        held = self._loop.time() - self._held_since
+        self._held_since = None
+        self.last_activity += held
+        self._window_start += held
 
     # --- watchdog ----------------------------------------------------------------------------------
 
@@ -291,6 +299,8 @@ class Transfer:
             if self.connected_at is not None and now - self.connected_at > t.first_byte:
                 self.abort(TransferError(f"no answer within {t.first_byte:g} s (first-byte timeout)", retryable=True))
                 return
+        elif self._held_since is not None:
+            pass  # we are holding the stream: the server can be neither idle nor slow meanwhile
         elif now - self.last_activity > t.idle:
             self.abort(TransferError(f"no data for {t.idle:g} s (idle timeout)", retryable=True))
             return

@@ -21,7 +21,8 @@ class Timeouts:
         first_byte: seconds from the request to the response headers.
         idle: seconds without a single body byte (not counting time our own speed limit holds us back).
         low_speed_bytes: the low-speed rule: slower than this many bytes/s ...
-        low_speed_time: ... for this many seconds in a row fails the attempt (0 turns the rule off).
+        low_speed_time: ... for this many seconds in a row fails the attempt (0 turns the rule off). Time our own
+            speed limit holds us back is left out here too: the rule measures the server, not our limit.
     """
 
     connect: float = 15.0

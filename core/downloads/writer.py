@@ -137,6 +137,5 @@ class Writer:
 
     async def _throttle(self, buckets: tuple[TokenBucket, ...]) -> None:
         run = self.run
+        # Transfer stops its idle and low-speed clocks while this wait holds the stream.
         await run.svc.limiter.wait(buckets, lambda: run.error is not None or run.intent is not None)
-        if self.transfer is not None:
-            self.transfer.touch()  # time held back by our own limit is not the server's slowness

@@ -1,0 +1,83 @@
+"""Waiting on our own speed limit: it never counts as the server being idle or slow."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.downloads.model import State
+from core.downloads.retry import Timeouts
+from tests.conftest import LoopRunner
+from tests.core.downloads.conftest import Recorder
+from tests.core.downloads.faultserver import FaultServer
+from tests.helpers import wait_until
+
+# The server sends 20 KB every 50 ms. Under an 8 KiB/s limit every chunk (16 KiB at least) is held back about 2 s,
+# several times the idle timeout and the low-speed window below: either rule, counting our own waits, fails the
+# download at once.
+SERVER_BPS = 400_000
+LIMIT = 8 * 1024
+IDLE_ONLY = Timeouts(connect=2, first_byte=2, idle=0.4, low_speed_time=0)
+LOW_SPEED_ONLY = Timeouts(connect=2, first_byte=2, idle=30, low_speed_bytes=1024, low_speed_time=0.5)
+
+
+async def _window(seconds: float) -> None:
+    """Let downloads run for a while (an observation window, not synchronisation)."""
+    start = time.monotonic()
+    await wait_until(lambda: time.monotonic() - start >= seconds, timeout=seconds + 1, what="the window")
+
+
+@pytest.mark.parametrize(
+    ("how", "timeouts", "downloads"),
+    [
+        ("global limit set mid-download", IDLE_ONLY, 1),
+        ("per-download limit set mid-download", LOW_SPEED_ONLY, 1),
+    ],
+)
+def test_time_held_back_by_our_own_limit_is_never_a_timeout(
+    aloop: LoopRunner, server: FaultServer, make_engine: Any, recorder: Recorder,
+    how: str, timeouts: Timeouts, downloads: int,
+) -> None:  # fmt: skip
+    names = [f"held{i}.bin" for i in range(downloads)]
+    data = {name: server.add(name, 1_000_000) for name in names}
+    shared = how == "global limit shared from the start"
+    seen: dict[str, Any] = {}
+
+    async def scenario() -> list[int]:
+        engine = make_engine(timeouts=timeouts, rate_limit=LIMIT * downloads if shared else 0)
+        await engine.start()
+        try:
+            ids = [engine.add(server.url(f"/throttle/{name}?bps={SERVER_BPS}")) for name in names]
+            await wait_until(lambda: all(engine.get(i).received > 0 for i in ids), what="the first bytes")
+            if how == "global limit set mid-download":
+                engine.set_rate_limit(LIMIT)
+            elif how == "per-download limit set mid-download":
+                engine.set_item_rate_limit(ids[0], LIMIT)
+            before = {i: engine.get(i).received for i in ids}
+            await _window(2.5)  # holds of ~2 s: each longer than the idle timeout or the low-speed window
+            seen["during"] = {i: (engine.get(i).state, engine.get(i).received - before[i]) for i in ids}
+            engine.set_rate_limit(0)
+            if not shared:
+                engine.set_item_rate_limit(ids[0], 0)
+            await wait_until(
+                lambda: all(engine.get(i).state in (State.COMPLETED, State.FAILED) for i in ids),
+                timeout=15, what="the downloads to end",
+            )  # fmt: skip
+            return ids
+        finally:
+            await engine.stop(2)
+
+    ids = aloop.run(scenario(), timeout=30)
+    errors = sorted({s.error for batch in recorder.batches for s in batch if s.error})
+    assert errors == [], f"{how}: our own speed limit was blamed on the server"
+    for download_id, name in zip(ids, names, strict=True):
+        state, progressed = seen["during"][download_id]
+        assert state is State.DOWNLOADING
+        assert 0 < progressed < 100_000, "the limit held while it was set (unlimited: ~1 MB in that window)"
+        final = recorder.latest[download_id]
+        assert final.state is State.COMPLETED
+        assert final.attempts == 1
+        assert Path(final.path).read_bytes() == data[name]
