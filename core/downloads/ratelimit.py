@@ -1,15 +1,17 @@
 """Speed limits as token buckets: a global one and one per download, changeable while transfers run.
 
-A transfer consumes tokens for every chunk it writes (the bucket may go into debt) and then waits until the
-buckets it draws from are out of debt, so over any long window the rate never exceeds the limit by more than
-one burst. Pure bookkeeping: waiting is the caller's business (Limiter.wait below is the loop-side helper).
+A transfer consumes tokens for every chunk it writes (the bucket may go into debt) and gets a ticket: the point
+at which the bucket will have paid for those tokens. It waits until its tickets are paid, so over any long window
+the rate never exceeds the limit by more than one burst, and transfers sharing a bucket are served in the order
+they took tokens (none is starved by another that happens to wake first). Pure bookkeeping: waiting is the
+caller's business (Limiter.wait below is the loop-side helper).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 
 class TokenBucket:
@@ -26,6 +28,7 @@ class TokenBucket:
         self._clock = clock
         self.rate = 0.0
         self._tokens = 0.0
+        self._paid = 0.0  # tokens credited since creation; tickets are marks on this scale
         self._stamp = clock()
         self.set_rate(rate)
 
@@ -44,13 +47,26 @@ class TokenBucket:
     def _refill(self) -> None:
         now = self._clock()
         if self.rate > 0:
-            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+            gained = min(max(0.0, self.burst - self._tokens), (now - self._stamp) * self.rate)
+            self._tokens += gained
+            self._paid += gained
         self._stamp = now
 
-    def consume(self, n: int) -> None:
-        if self.rate > 0:
-            self._refill()
-            self._tokens -= n
+    def consume(self, n: int) -> float:
+        """Take n tokens (the bucket may go into debt); returns the ticket to pass to wait_for."""
+        if self.rate <= 0:
+            return self._paid
+        self._refill()
+        self._tokens -= n
+        # Debt is paid off oldest first: these n tokens are paid once every token owed before them is.
+        return self._paid + max(0.0, -self._tokens)
+
+    def wait_for(self, ticket: float) -> float:
+        """Seconds until the tokens behind ticket are paid for (0 when they are, or when unlimited)."""
+        if self.rate <= 0:
+            return 0.0
+        self._refill()
+        return max(0.0, (ticket - self._paid) / self.rate)
 
     def delay(self) -> float:
         """Seconds until the bucket is out of debt (0 when it is, or when unlimited)."""
@@ -58,6 +74,9 @@ class TokenBucket:
             return 0.0
         self._refill()
         return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+
+
+Ticket = tuple[TokenBucket, float]  # a bucket and what its consume() returned
 
 
 class Limiter:
@@ -77,11 +96,11 @@ class Limiter:
         self.bucket.set_rate(rate)
         self.changed()
 
-    async def wait(self, buckets: tuple[TokenBucket, ...], aborted: Callable[[], bool]) -> None:
-        """Wait until none of the buckets is in debt; re-check when limits change or a transfer aborts."""
+    async def wait(self, tickets: Sequence[Ticket], aborted: Callable[[], bool]) -> None:
+        """Wait until every ticket is paid for; re-check when limits change or a transfer aborts."""
         loop = asyncio.get_running_loop()
         while not aborted():
-            delay = max(b.delay() for b in buckets)
+            delay = max(bucket.wait_for(ticket) for bucket, ticket in tickets)
             if delay <= 0:
                 return
             waiter: asyncio.Future[None] = loop.create_future()

@@ -15,7 +15,7 @@ from core.downloads import names
 from core.downloads.http import READ_CHUNK, Transfer
 from core.downloads.model import Segment, State
 from core.downloads.partfile import Hasher, PartFile
-from core.downloads.ratelimit import TokenBucket
+from core.downloads.ratelimit import Ticket
 
 if TYPE_CHECKING:
     from core.downloads.attempt import Run
@@ -129,13 +129,12 @@ class Writer:
         if self.transfer is not None:  # 50 ms worth per piece: the limit holds without 256 KiB steps
             self.throttled = True
             self.transfer.set_chunk_size(max(16 * 1024, min(READ_CHUNK, int(rate / 20))))
-        for b in buckets:
-            b.consume(len(chunk))
-        if max(b.delay() for b in buckets) <= 0:
+        tickets = [(b, b.consume(len(chunk))) for b in buckets]
+        if max(b.wait_for(ticket) for b, ticket in tickets) <= 0:
             return None
-        return self._throttle(buckets)
+        return self._throttle(tickets)
 
-    async def _throttle(self, buckets: tuple[TokenBucket, ...]) -> None:
+    async def _throttle(self, tickets: list[Ticket]) -> None:
         run = self.run
         # Transfer stops its idle and low-speed clocks while this wait holds the stream.
-        await run.svc.limiter.wait(buckets, lambda: run.error is not None or run.intent is not None)
+        await run.svc.limiter.wait(tickets, lambda: run.error is not None or run.intent is not None)

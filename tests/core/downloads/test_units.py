@@ -59,6 +59,24 @@ def test_token_bucket_holds_the_rate() -> None:
         bucket.set_rate(-1)
 
 
+def test_token_bucket_pays_consumers_in_the_order_they_took_tokens() -> None:
+    now = [100.0]
+    bucket = TokenBucket(1000, clock=lambda: now[0])
+    first, second = bucket.consume(1000), bucket.consume(1000)
+    assert bucket.wait_for(first) == pytest.approx(1.0)
+    assert bucket.wait_for(second) == pytest.approx(2.0)
+    now[0] += 1.0
+    assert bucket.wait_for(first) == 0, "paid: the first consumer goes on"
+    again = bucket.consume(1000)  # and takes more at once: it queues behind the second, not ahead of it
+    assert bucket.wait_for(second) == pytest.approx(1.0)
+    assert bucket.wait_for(again) == pytest.approx(2.0)
+    bucket.set_rate(2000)  # a raised limit pays everyone sooner, in the same order
+    assert bucket.wait_for(second) == pytest.approx(0.5)
+    assert bucket.wait_for(again) == pytest.approx(1.0)
+    bucket.set_rate(0)
+    assert bucket.wait_for(again) == 0, "no limit: nobody waits"
+
+
 def test_backoff_grows_is_capped_and_honours_retry_after() -> None:
     policy = RetryPolicy(base=1, factor=2, max_delay=10, jitter=0.5, rng=lambda: 1.0)
     assert policy.delay(1) == pytest.approx(1.5)
