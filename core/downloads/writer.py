@@ -132,9 +132,15 @@ class Writer:
         tickets = [(b, b.consume(len(chunk))) for b in buckets]
         if max(b.wait_for(ticket) for b, ticket in tickets) <= 0:
             return None
-        return self._throttle(tickets)
+        return self._throttle(tickets, self.transfer)
 
-    async def _throttle(self, tickets: list[Ticket]) -> None:
+    async def _throttle(self, tickets: list[Ticket], transfer: Transfer | None) -> None:
         run = self.run
+
+        def aborted() -> bool:
+            # The transfer's own flag too: an abort that is not the run's (its task cancelled, its watchdog) must
+            # end the wait, or tornado's body coroutine outlives the run. Transfer.abort wakes the limiter.
+            return run.error is not None or run.intent is not None or (transfer is not None and transfer.aborted)
+
         # Transfer stops its idle and low-speed clocks while this wait holds the stream.
-        await run.svc.limiter.wait(tickets, lambda: run.error is not None or run.intent is not None)
+        await run.svc.limiter.wait(tickets, aborted)

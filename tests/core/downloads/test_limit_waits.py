@@ -1,13 +1,15 @@
-"""Waiting on our own speed limit: it never counts as the server being idle or slow."""
+"""Waiting on our own speed limit: never counted as the server being idle or slow, and over when its run is."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from core.downloads.errors import TransferError
 from core.downloads.model import State
 from core.downloads.retry import Timeouts
 from tests.conftest import LoopRunner
@@ -85,3 +87,39 @@ def test_time_held_back_by_our_own_limit_is_never_a_timeout(
         assert final.state is State.COMPLETED
         assert final.attempts == 1
         assert Path(final.path).read_bytes() == data[name]
+
+
+def _connections() -> list[asyncio.Task[Any]]:
+    """tornado's client runs each connection (reading the body included) as a task of `_HTTPConnection.run`."""
+    return [t for t in asyncio.all_tasks() if not t.done() and t.get_coro().__qualname__ == "_HTTPConnection.run"]
+
+
+@pytest.mark.parametrize("how", ["aborted by its transfer's watchdog", "its task cancelled from the Tasks tab"])
+def test_an_aborted_run_ends_its_wait_on_the_speed_limit_at_once(
+    aloop: LoopRunner, server: FaultServer, make_engine: Any, recorder: Recorder, how: str
+) -> None:
+    server.add("slow.bin", 1_000_000)
+
+    async def scenario() -> None:
+        engine = make_engine(rate_limit=1024, timeouts=Timeouts(connect=2, first_byte=2, idle=30, low_speed_time=0))
+        await engine.start()
+        try:
+            download_id = engine.add(server.url(f"/throttle/slow.bin?bps={SERVER_BPS}"))
+            # 16 KiB taken at 1 KiB/s: the transfer now waits on the limit for about 15 s.
+            await wait_until(lambda: engine.get(download_id).received >= 16 * 1024, what="the limit to hold")
+            assert len(_connections()) == 1
+            if how == "aborted by its transfer's watchdog":
+                # The watchdog no longer fires during such a wait; abort the transfer the way it did, which leaves
+                # the run's own error and intent unset (white box: the transfer is not public).
+                (transfer,) = engine._runs[download_id].transfers
+                transfer.abort(TransferError("no data for 30 s (idle timeout)", retryable=False))
+                await wait_until(lambda: engine.get(download_id).state is State.FAILED, what="the run to fail")
+            else:
+                (task,) = [t for t in asyncio.all_tasks() if t.get_name() == f"download:{download_id}"]
+                task.cancel()
+                await wait_until(task.done, what="the download's task to end")
+            await wait_until(lambda: not _connections(), timeout=1, what="tornado's connection to end")
+        finally:
+            await engine.stop(2)
+
+    aloop.run(scenario(), timeout=20)
