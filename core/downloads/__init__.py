@@ -15,6 +15,10 @@ Layout:
     model       State, the frozen DownloadProgress snapshot, the engine's mutable Item
     errors      the DownloadError tree
     cli         `main.py get`; terminal renders its progress
+    intake      text a user hands a front end (typed, pasted, dropped, clipboard) -> URLs and checksums to add
+    display     the words a list shows for one download: size, percent, speed, time left, state and reason
+    totals      totals over the list (active, queued, speed), downloads just finished, last minute's throughput
+    preferences the profile's download settings: defaults, checks, applied to a running engine as they change
 
 API for the GUI (all commands return at once; outcomes arrive as snapshots, on the loop thread):
 
