@@ -20,4 +20,15 @@ PROFILE_MIGRATIONS: list[Migration] = [
         "CREATE TABLE download_segments (download_id INTEGER NOT NULL REFERENCES downloads (id) ON DELETE CASCADE,"
         " start INTEGER NOT NULL, end INTEGER NOT NULL, received INTEGER NOT NULL, PRIMARY KEY (download_id, start))",
     ),
+    # 3: chat (core/chat/outbox.py, core/chat/cache.py): messages typed here and not yet acknowledged by their hub,
+    # and each hub room's history as this profile has seen it (ids are the hub's; own marks what was sent from here)
+    (
+        "CREATE TABLE chat_outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, cid TEXT NOT NULL UNIQUE, hub TEXT NOT NULL,"
+        " room TEXT NOT NULL, text TEXT NOT NULL, created REAL NOT NULL, state TEXT NOT NULL DEFAULT 'sending',"
+        " error TEXT NOT NULL DEFAULT '')",
+        "CREATE INDEX chat_outbox_by_hub ON chat_outbox (hub, seq)",
+        "CREATE TABLE chat_messages (hub TEXT NOT NULL, room TEXT NOT NULL, id INTEGER NOT NULL, nick TEXT NOT NULL,"
+        " text TEXT NOT NULL, ts REAL NOT NULL, cid TEXT NOT NULL, own INTEGER NOT NULL DEFAULT 0,"
+        " PRIMARY KEY (hub, room, id)) WITHOUT ROWID",
+    ),
 ]

@@ -25,6 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "chat.hub": "127.0.0.1:8765",
     "chat.share_on_lan": False,
     "chat.joined_hubs": [],
+    "chat.rooms": ["lobby"],
     "monitor.block_threshold_ms": 100,
 }
 

@@ -1,0 +1,227 @@
+"""One connection from the client to a hub, as protocol v1 describes it: a token from POST /api/token, then a
+WebSocket to /ws with the token in the Authorization header.
+
+sign_in() and open_socket() turn every way these can fail into one of three outcomes the client acts on:
+HubAuthError (the passphrase or nick was refused: stop and ask the user), TokenRefusedError (the token is stale: get a
+new one at once) and HubUnreachableError (anything else: retry later, perhaps after retry_after). Link wraps an open
+socket: decoded frames in, JSON frames out. Timeouts are per phase (connect, response); a healthy connection is
+never cut by a total-time limit, and a dead one is found by WebSocket pings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+from tornado.iostream import StreamClosedError
+from tornado.websocket import WebSocketClientConnection, WebSocketClosedError, websocket_connect
+
+from core.chat.client_errors import HubAuthError, NickRefusedError
+from core.chat.preferences import parse_address
+
+log = logging.getLogger("squall.chat")
+
+MAX_INCOMING = 4 * 1024 * 1024  # a history frame holds ~256 KiB of text; anything far beyond it is not a hub
+THROTTLED_WAIT = 60.0  # the hub's wrong-passphrase throttle counts the last minute
+
+
+@dataclass(frozen=True)
+class LinkTimeouts:
+    """How long each phase of a connection may take.
+
+    Attributes:
+        connect: to open the TCP connection.
+        response: for the hub to answer a token request or the WebSocket upgrade.
+        ping_interval: seconds between WebSocket pings (a hub that vanished is noticed).
+        ping_timeout: how long a pong may take before the connection counts as dead.
+        goodbye: how long to wait for the hub to answer our close frame when leaving.
+    """
+
+    connect: float = 5.0
+    response: float = 10.0
+    ping_interval: float = 15.0
+    ping_timeout: float = 10.0
+    goodbye: float = 0.5
+
+
+class HubUnreachableError(Exception):
+    """The hub cannot be used right now; try again later.
+
+    Attributes:
+        retry_after: the least wait that makes sense (seconds), or None for the usual backoff.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class TokenRefusedError(Exception):
+    """The hub refused our token at /ws (expired, or signed with a key it dropped): ask for a new one."""
+
+
+def _base(address: str) -> str:
+    host, port = parse_address(address)
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _error_of(body: bytes) -> str:
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return ""
+    error = answer.get("error") if isinstance(answer, dict) else None
+    return error if isinstance(error, str) else ""
+
+
+async def sign_in(
+    http: AsyncHTTPClient, address: str, nick: str, passphrases: list[str], timeouts: LinkTimeouts
+) -> str:
+    """A token for nick, trying each passphrase in turn. Raises HubAuthError (NickRefusedError) or
+    HubUnreachableError."""
+    url = f"http://{_base(address)}/api/token"
+    for passphrase in passphrases or [""]:
+        request = HTTPRequest(
+            url,
+            method="POST",
+            body=json.dumps({"nick": nick, "passphrase": passphrase}),
+            headers={"Content-Type": "application/json"},
+            connect_timeout=timeouts.connect,
+            request_timeout=timeouts.connect + timeouts.response,  # a token answer is a few hundred bytes
+            follow_redirects=False,
+        )
+        try:
+            response = await http.fetch(request, raise_error=False)
+        except (OSError, HTTPClientError, StreamClosedError) as exc:
+            raise HubUnreachableError(f"no hub answers at {address} ({_reason(exc)})") from None
+        if response.code == 200:
+            try:
+                token = json.loads(response.body)["token"]
+            except (ValueError, KeyError, TypeError):
+                token = None
+            if not isinstance(token, str) or not token:
+                raise HubUnreachableError(f"{address} answered, but not like a Squall hub (no token in its answer)")
+            return token
+        if response.code == 401:
+            continue
+        if response.code == 400:
+            raise NickRefusedError(
+                address, f"the hub at {address} refused the nick {nick!r}: {_error_of(response.body)}; choose another"
+            )
+        if response.code == 429:
+            raise HubUnreachableError(f"the hub at {address} is refusing sign-ins for a minute", THROTTLED_WAIT)
+        if response.code == 599:
+            raise HubUnreachableError(f"no hub answers at {address} ({_reason(response.error)})")
+        raise HubUnreachableError(f"{address} answered HTTP {response.code}: is it a Squall hub?")
+    raise HubAuthError(
+        address,
+        f"the hub at {address} refused the passphrase; ask its owner for the passphrase and enter it with Join a hub…",
+    )
+
+
+def _reason(exc: BaseException | None) -> str:
+    if exc is None:
+        return "no answer"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, HTTPClientError) and exc.code == 599:
+        return exc.message or "timed out"
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+async def open_socket(address: str, token: str, timeouts: LinkTimeouts) -> WebSocketClientConnection:
+    """The WebSocket to the hub's /ws. Raises TokenRefusedError or HubUnreachableError."""
+    request = HTTPRequest(
+        f"ws://{_base(address)}/ws",
+        headers={"Authorization": f"Bearer {token}"},
+        connect_timeout=timeouts.connect,
+        request_timeout=timeouts.connect + timeouts.response,  # the upgrade only; the socket then lives on
+    )
+    try:
+        return await websocket_connect(
+            request,
+            ping_interval=timeouts.ping_interval,
+            ping_timeout=timeouts.ping_timeout,
+            max_message_size=MAX_INCOMING,
+        )
+    except HTTPClientError as exc:
+        if exc.code == 401:
+            raise TokenRefusedError() from None
+        if exc.code == 429:
+            raise HubUnreachableError(f"the hub at {address} has too many connections from this address", 5.0) from None
+        if exc.code == 503:
+            raise HubUnreachableError(f"the hub at {address} is shutting down") from None
+        raise HubUnreachableError(f"no chat at {address} ({_reason(exc)})") from None
+    except (OSError, StreamClosedError) as exc:
+        raise HubUnreachableError(f"no hub answers at {address} ({_reason(exc)})") from None
+
+
+class Link:
+    """An open WebSocket to a hub: send JSON frames, read decoded ones, say goodbye.
+
+    Attributes:
+        address: the hub's HOST:PORT.
+    """
+
+    def __init__(self, address: str, conn: WebSocketClientConnection) -> None:
+        self.address = address
+        self._conn = conn
+
+    @property
+    def close_code(self) -> int | None:
+        return self._conn.close_code
+
+    @property
+    def close_reason(self) -> str | None:
+        return self._conn.close_reason
+
+    def send(self, frame: dict[str, Any]) -> bool:
+        """Queue one frame on the socket; False when the connection is already closed."""
+        try:
+            self._conn.write_message(json.dumps(frame, ensure_ascii=False, separators=(",", ":")))
+        except WebSocketClosedError:
+            return False
+        return True
+
+    async def read(self) -> dict[str, Any] | None:
+        """The next frame from the hub as a dict (frames that are not JSON objects are skipped); None once closed."""
+        while True:
+            raw = await self._conn.read_message()
+            if raw is None:
+                return None
+            try:
+                frame = json.loads(raw)
+            except (ValueError, RecursionError):
+                log.info("ignoring a frame from %s that is not JSON", self.address)
+                continue
+            if isinstance(frame, dict):
+                return frame
+            log.info("ignoring a frame from %s that is not a JSON object", self.address)
+
+    def abort(self) -> None:
+        """Drop the connection now without a close handshake (another hub was chosen, or the link is gone)."""
+        protocol = self._conn.protocol
+        if protocol is None:
+            return
+        if protocol.stream is not None and not protocol.stream.closed():
+            protocol.stream.close()  # tornado then ends the protocol (pings included) and read() returns None
+        self._conn.close()  # and forgets it (a connection never closed this way warns when collected)
+
+    async def close(self, timeout: float, reason: str = "goodbye") -> None:
+        """Close with 1000 and wait up to timeout for the hub's close frame; then drop the socket regardless."""
+        protocol = self._conn.protocol
+        stream = protocol.stream if protocol is not None else None
+        self._conn.close(1000, reason)
+        try:
+            async with asyncio.timeout(timeout):
+                while await self._conn.read_message() is not None:
+                    pass  # frames still in flight after our close
+        except TimeoutError:
+            pass
+        finally:
+            if stream is not None and not stream.closed():
+                stream.close()  # the hub did not answer in time: do not leave the socket behind
