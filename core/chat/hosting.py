@@ -151,7 +151,10 @@ class Hosting:
         share_on_lan: bool = False,
         on_state: Callable[[HostingState], None] | None = None,
         hub_options: dict[str, object] | None = None,
+        backoff: Backoff | None = None,
     ) -> None:
+        """hub_options: more HubConfig fields (tests shorten timeouts); backoff: waits between tries to host
+        after the port turned out to be taken."""
         self.folder = folder.expanduser().resolve()
         self.port = port
         self.host = host
@@ -160,7 +163,7 @@ class Hosting:
         self._hub_options = dict(hub_options or {})
         self._hub: Hub | None = None
         self._supervisor: Supervisor | None = None
-        self._backoff = Backoff(RETRY_FIRST, RETRY_CEILING)
+        self._backoff = backoff or Backoff(RETRY_FIRST, RETRY_CEILING)
         self._state = HostingState(False, format_address(host, port))
 
     @property
