@@ -17,7 +17,7 @@ from core.chat.errors import NickError
 from core.chat.outbox import Outbox
 from core.chat.pacing import Backoff, Pacer
 from core.chat.preferences import ChatPreferences, normalize_address, parse_address
-from core.chat.typists import Typists, TypingSender
+from core.chat.typists import TypingSender, Typists
 from core.chat.updates import ChatMessage, Delivery
 from core.schema import PROFILE_MIGRATIONS
 from core.settings import Settings
