@@ -3,9 +3,10 @@
 Rows are the hub's messages by id, then this profile's unacknowledged messages in the order they were typed.
 A row knows whether it opens a new day (the viewer draws the separator above it), carries the text already made
 safe to draw (display.safe_text) and its links. Every method returns the list of changes it made, in order
-(("insert" | "remove" | "update", first, last) with row numbers valid at that step), which a Qt model replays as
-begin/end insert/remove and dataChanged. Messages usually arrive after the newest, or as an older page before the
-oldest: both are one block change. No Qt, no I/O.
+(("insert" | "remove" | "update", first, last) with row numbers valid at that step), and tells its observer
+(a Qt list model) before and after each row insert or removal, so the model can keep Qt's begin/end contract.
+Messages usually arrive after the newest, or as an older page before the oldest: both are one block change.
+No Qt, no I/O.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Literal
+from typing import Literal, Protocol
 
 from core.chat.display import Link, links, local_day, safe_line, safe_text
 from core.chat.updates import ChatMessage, Delivery, PendingMessage
@@ -56,6 +57,20 @@ class Row:
     links: tuple[Link, ...]
 
 
+class TranscriptObserver(Protocol):
+    """Hears about every change while it happens (a Qt model: beginInsertRows ... endInsertRows, dataChanged)."""
+
+    def begin_insert(self, first: int, last: int) -> None: ...
+
+    def end_insert(self) -> None: ...
+
+    def begin_remove(self, first: int, last: int) -> None: ...
+
+    def end_remove(self) -> None: ...
+
+    def changed(self, first: int, last: int) -> None: ...
+
+
 def message_row(m: ChatMessage) -> Row:
     text = safe_text(m.text)
     return Row(f"m:{m.id}", m.id, m.cid, safe_line(m.nick), text, m.text, m.ts, m.own, "sent", "", None, links(text))
@@ -75,6 +90,7 @@ class Transcript:
         room: the room.
         rows: the rows, in display order (read-only for callers).
         more_before: older messages exist before the first row (ask for a page).
+        observer: told about each change as it happens (the model of the view showing this room), or None.
     """
 
     def __init__(self, room: str, *, day_of: Callable[[float], date] = local_day) -> None:
@@ -82,6 +98,7 @@ class Transcript:
         self.rows: list[Row] = []
         self._ids: list[int] = []  # ids of the sent rows, which are rows[: len(_ids)]
         self.more_before = True
+        self.observer: TranscriptObserver | None = None
         self._day_of = day_of
 
     def __len__(self) -> int:
@@ -135,14 +152,14 @@ class Transcript:
         if at is not None:
             old = self.rows[at]
             self.rows[at] = replace(row, day=old.day, nick=old.nick)
-            return [("update", at, at)]
+            return self._changed(at)
         return self._insert_block(len(self.rows), [row], pending=True)
 
     def remove_pending(self, cid: str) -> list[Change]:
         at = self.row_of_cid(cid)
         if at is None:
             return []
-        del self.rows[at]
+        self._remove(at, at)
         return [("remove", at, at), *self._fix_day(at)]
 
     def drop_oldest(self, count: int) -> list[Change]:
@@ -150,8 +167,7 @@ class Transcript:
         count = min(count, len(self._ids))
         if count <= 0:
             return []
-        del self.rows[:count]
-        del self._ids[:count]
+        self._remove(0, count - 1)
         self.more_before = True
         return [("remove", 0, count - 1), *self._fix_day(0)]
 
@@ -159,8 +175,7 @@ class Transcript:
         if not self.rows:
             return []
         last = len(self.rows) - 1
-        self.rows.clear()
-        self._ids.clear()
+        self._remove(0, last)
         self.more_before = True
         return [("remove", 0, last)]
 
@@ -174,10 +189,30 @@ class Transcript:
             opens = previous is None or self._day_of(previous.ts) != day
             marked.append(replace(row, day=day if opens else None))
             previous = row
+        last = at + len(marked) - 1
+        if self.observer is not None:
+            self.observer.begin_insert(at, last)
         self.rows[at:at] = marked
         if not pending:
             self._ids[at:at] = [r.id for r in marked if r.id is not None]
-        return [("insert", at, at + len(marked) - 1), *self._fix_day(at + len(marked))]
+        if self.observer is not None:
+            self.observer.end_insert()
+        return [("insert", at, last), *self._fix_day(at + len(marked))]
+
+    def _remove(self, first: int, last: int) -> None:
+        if self.observer is not None:
+            self.observer.begin_remove(first, last)
+        del self.rows[first : last + 1]
+        sent = len(self._ids)
+        if first < sent:
+            del self._ids[first : min(last + 1, sent)]
+        if self.observer is not None:
+            self.observer.end_remove()
+
+    def _changed(self, i: int) -> list[Change]:
+        if self.observer is not None:
+            self.observer.changed(i, i)
+        return [("update", i, i)]
 
     def _fix_day(self, i: int) -> list[Change]:
         """Row i opens a day exactly when the row before it is from another day (or there is none)."""
@@ -190,4 +225,4 @@ class Transcript:
         if row.day == wanted:
             return []
         self.rows[i] = replace(row, day=wanted)
-        return [("update", i, i)]
+        return self._changed(i)

@@ -116,3 +116,51 @@ def test_any_arrival_order_gives_sorted_unique_rows_and_replayable_changes(batch
     for i, row in enumerate(t.rows):
         opens = i == 0 or day_of(t.rows[i - 1].ts) != day_of(row.ts)
         assert (row.day is not None) == opens
+
+
+class Recorder:
+    """An observer that checks the begin/end contract a Qt model relies on: rows change only in between."""
+
+    def __init__(self, t: Transcript) -> None:
+        self.t = t
+        self.calls: list[tuple[str, int, int]] = []
+        self.expect: int | None = None
+
+    def begin_insert(self, first: int, last: int) -> None:
+        assert self.expect is None
+        assert 0 <= first <= len(self.t.rows)
+        self.expect = len(self.t.rows) + (last - first + 1)
+        self.calls.append(("insert", first, last))
+
+    def end_insert(self) -> None:
+        assert len(self.t.rows) == self.expect
+        self.expect = None
+
+    def begin_remove(self, first: int, last: int) -> None:
+        assert self.expect is None
+        assert 0 <= first <= last < len(self.t.rows)
+        self.expect = len(self.t.rows) - (last - first + 1)
+        self.calls.append(("remove", first, last))
+
+    def end_remove(self) -> None:
+        assert len(self.t.rows) == self.expect
+        self.expect = None
+
+    def changed(self, first: int, last: int) -> None:
+        assert self.expect is None
+        self.calls.append(("update", first, last))
+
+
+@given(st.lists(st.lists(st.integers(1, 40), max_size=6), max_size=10), st.integers(0, 5))
+def test_the_observer_hears_each_change_while_it_happens(batches: list[list[int]], drop: int) -> None:
+    t = Transcript("lobby", day_of=day_of)
+    t.observer = recorder = Recorder(t)
+    for n, batch in enumerate(batches):
+        t.add_pending(PendingMessage(f"p{n}", "lobby", "pending", n * 1000.0), "ada")
+        changes = t.add([msg(i, ts=i * DAY / 5, cid=f"p{i}" if i % 3 == 0 else None) for i in batch])
+        if changes:
+            assert recorder.calls[-len(changes) :] == changes, "the same changes, in the same order"
+    t.drop_oldest(drop)
+    t.clear()
+    assert len(t) == 0
+    assert recorder.expect is None
