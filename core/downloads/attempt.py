@@ -20,7 +20,7 @@ import re
 import ssl
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,6 +128,8 @@ class Run:
         self.transfers: set[Transfer] = set()
         self.lanes: set[asyncio.Task[None]] = set()
         self.jobs: set[Future[Any]] = set()
+        self.holds: set[asyncio.Future[None]] = set()  # body work tornado is waiting for (see hold)
+        self.closing = False
         self.checkpointing = False
         self.last_checkpoint = time.monotonic()
         self.generation = 0  # bumped when the .part restarts from byte 0: older checkpoints no longer apply
@@ -150,6 +152,20 @@ class Run:
         if pending:
             await asyncio.wait([asyncio.wrap_future(j) for j in pending])
         self.jobs.clear()
+
+    async def hold(self, work: Awaitable[None]) -> None:
+        """Do work that holds a response's body back (preparing the .part, waiting on a speed limit).
+
+        Such work runs in tornado's body coroutine and can outlive the request's Transfer.run (an abort returns
+        from it at once), so close() waits for it before closing what it may still touch.
+        """
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.holds.add(done)
+        try:
+            await work
+        finally:
+            self.holds.discard(done)
+            done.set_result(None)
 
     # --- control ----------------------------------------------------------------------------------
 
@@ -520,8 +536,8 @@ class Run:
     async def checkpoint(self) -> None:
         """Make written bytes durable (fdatasync), then record them; never the other way round."""
         part = self.part
-        if part is None or self.checkpointing:
-            return
+        if part is None or self.checkpointing or self.closing:
+            return  # close() syncs and closes the .part itself; a sync racing its close would hit a closed fd
         item = self.item
         captured = [s.received for s in item.segments]
         segments = item.segments
@@ -540,15 +556,19 @@ class Run:
             self.last_checkpoint = time.monotonic()
 
     async def close(self, *, sync: bool) -> None:
-        """Stop every connection, wait for every thread job, then (optionally) make the .part durable and close it.
+        """Stop every connection and wait for its body work, lanes and thread jobs; then (optionally) make the
+        .part durable and close it.
 
         With sync, `saved` catches up with `received`; without, the row keeps the last checkpoint.
         """
+        self.closing = True
         self.abort_all()
         for lane in self.lanes:
             lane.cancel()
         if self.lanes:
             await asyncio.wait(list(self.lanes))
+        while self.holds:  # every transfer is aborted now, so they end promptly
+            await asyncio.wait(list(self.holds))
         if self.hasher is not None:
             await self.hasher.close()
         await self.wait_jobs()

@@ -477,15 +477,16 @@ class DownloadEngine:
         """Close what a run opened (after a last checkpoint), give back its slot, start the next download."""
         item = run.item
         try:
-            for _ in range(run.spare_slots):
-                self._scheduler.give(item.host)
-            run.spare_slots = 0
             await run.close(sync=run.intent not in ("cancel", "remove") and self._can_sync_now(item))
             if run.intent == "cancel" or (run.intent == "remove" and item.name):
                 await run.io(PartFile.delete, Path(item.folder), item.name, True)
             if run.intent == "remove" and run.delete_file and item.state is State.COMPLETED:
                 await run.io(PartFile.delete, Path(item.folder), item.name, False)
         finally:
+            # After close(): until its body work ended, the run could still take a slot for a segment.
+            for _ in range(run.spare_slots):
+                self._scheduler.give(item.host)
+            run.spare_slots = 0
             self._runs.pop(item.id, None)
             self._scheduler.give(item.host)
             if run.intent != "remove" and item.state is not State.COMPLETED:  # completed: saved already

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.downloads import names
+from core.downloads.errors import TransferError
 from core.downloads.http import READ_CHUNK, Transfer
 from core.downloads.model import Segment, State
 from core.downloads.partfile import Hasher, PartFile
@@ -61,6 +62,7 @@ class Writer:
                 fresh = True
             small = item.total is not None and item.total <= INLINE_HASH_MAX
             run.hasher = Hasher(run.part.path, run.svc.hash_executor, inline=small)
+        self._go_on()
         if self.restart:
             run.generation += 1
             self.segment.received = self.segment.saved = 0
@@ -68,6 +70,7 @@ class Writer:
                 assert run.hasher is not None
                 await run.io(run.part.truncate, 0)
                 await run.hasher.reset()
+                self._go_on()
         if self.split and not run.svc.extra_slot(item):
             self.split = False  # no free connection now: ranges would only add requests
         elif self.split:
@@ -78,6 +81,7 @@ class Writer:
             self.segment = item.segments[0]
             self.stop_at_end = True
             await run.io(run.part.preallocate, item.total)
+            self._go_on()
         item.state = State.DOWNLOADING
         run.svc.store.save(item, segments=self.split)
         run.svc.mark(item)
@@ -85,10 +89,21 @@ class Writer:
         if self.split:
             run.start_lanes(main_will_claim=False)
 
+    def _stopped(self, transfer: Transfer | None) -> bool:
+        """The run was stopped or failed, or this response's transfer was aborted (its watchdog, its task cancelled)."""
+        run = self.run
+        return run.error is not None or run.intent is not None or (transfer is not None and transfer.aborted)
+
+    def _go_on(self) -> None:
+        """After an await in prepare(): stop if the run was stopped meanwhile, so a pause or cancel that came during
+        the first chunk is never undone by it (state set back to downloading, slots taken, lanes started)."""
+        if self._stopped(self.transfer):
+            run = self.run
+            raise run.error or TransferError(f"stopped ({run.intent or 'aborted'})", retryable=True)
+
     def on_chunk(self, chunk: bytes) -> Awaitable[None] | None:
-        if not self.prepared:
-            return self._prepare_then_write(chunk)
-        return self._write(chunk)
+        pending = self._write(chunk) if self.prepared else self._prepare_then_write(chunk)
+        return None if pending is None else self.run.hold(pending)
 
     async def _prepare_then_write(self, chunk: bytes) -> None:
         await self.prepare()
@@ -135,12 +150,7 @@ class Writer:
         return self._throttle(tickets, self.transfer)
 
     async def _throttle(self, tickets: list[Ticket], transfer: Transfer | None) -> None:
-        run = self.run
-
-        def aborted() -> bool:
-            # The transfer's own flag too: an abort that is not the run's (its task cancelled, its watchdog) must
-            # end the wait, or tornado's body coroutine outlives the run. Transfer.abort wakes the limiter.
-            return run.error is not None or run.intent is not None or (transfer is not None and transfer.aborted)
-
-        # Transfer stops its idle and low-speed clocks while this wait holds the stream.
-        await run.svc.limiter.wait(tickets, aborted)
+        # The transfer's own abort flag counts too: an abort that is not the run's (its task cancelled, its
+        # watchdog) must end the wait, or tornado's body coroutine outlives the run. Transfer.abort wakes the
+        # limiter. Transfer stops its idle and low-speed clocks while this wait holds the stream.
+        await self.run.svc.limiter.wait(tickets, lambda: self._stopped(transfer))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 
 from core.downloads.errors import BadUrlError, DownloadError, DuplicateDownloadError, UnknownDownloadError
 from core.downloads.model import RUNNING, State
+from core.downloads.partfile import PartFile
 from tests.conftest import LoopRunner
 from tests.core.downloads.conftest import Recorder
 from tests.core.downloads.faultserver import FaultServer
@@ -354,3 +356,51 @@ def test_a_short_stop_budget_skips_the_big_final_sync_and_claims_nothing_unsynce
     snapshot = recorder.latest[aloop.run(scenario(), timeout=20)]
     assert snapshot.state is State.COMPLETED, snapshot.error
     assert Path(snapshot.path).read_bytes() == data
+
+
+@pytest.mark.parametrize("command", ["pause", "cancel"])
+def test_pause_or_cancel_while_the_part_is_being_reserved_sticks(
+    aloop: LoopRunner, server: FaultServer, make_engine: Any, recorder: Recorder, tmp_path: Path,
+    conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch, command: str,
+) -> None:  # fmt: skip
+    data = server.add("r.bin", 300_000)
+    entered, release = threading.Event(), threading.Event()
+    reserve = PartFile.reserve.__func__  # type: ignore[attr-defined]
+
+    def slow_reserve(cls: type[PartFile], *args: Any) -> PartFile:
+        entered.set()  # the first chunk is here and its .part is being reserved (in an executor thread)
+        release.wait(10)
+        return reserve(cls, *args)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(PartFile, "reserve", classmethod(slow_reserve))
+    folder = tmp_path / "downloads"
+
+    async def scenario() -> None:
+        engine = make_engine()
+        await engine.start()
+        try:
+            download_id = engine.add(server.url("/throttle/r.bin?bps=400000"))
+            await wait_until(entered.is_set, what="the .part to be reserved")
+            getattr(engine, command)(download_id)
+            release.set()
+            await wait_until(lambda: download_id not in engine.active_ids(), what="the run to end")
+            start = time.monotonic()  # whatever the first chunk still does must not undo the command
+            await wait_until(lambda: time.monotonic() - start > 0.3, what="a moment")
+            wanted = State.PAUSED if command == "pause" else State.CANCELLED
+            assert engine.get(download_id).state is wanted
+            assert recorder.latest[download_id].state is wanted
+            row = conn.execute("SELECT state FROM downloads WHERE id = ?", (download_id,)).fetchone()
+            assert row["state"] == wanted.value
+            if command == "cancel":
+                assert sorted(p.name for p in folder.iterdir()) == [], "a cancelled download leaves no .part"
+                return
+            engine.resume(download_id)
+            await wait_until(lambda: finished(recorder, download_id), what="the resumed download")
+            assert recorder.latest[download_id].state is State.COMPLETED
+        finally:
+            release.set()
+            await engine.stop(2)
+
+    aloop.run(scenario())
+    if command == "pause":
+        assert (folder / "r.bin").read_bytes() == data
