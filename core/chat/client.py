@@ -30,7 +30,15 @@ from tornado.httpclient import AsyncHTTPClient
 
 from core.chat.cache import HistoryCache
 from core.chat.client_errors import ChatInputError, HubAuthError
-from core.chat.connection import HubUnreachableError, Link, LinkTimeouts, TokenRefusedError, open_socket, sign_in
+from core.chat.connection import (
+    HubUnreachableError,
+    Inflight,
+    Link,
+    LinkTimeouts,
+    TokenRefusedError,
+    open_socket,
+    sign_in,
+)
 from core.chat.errors import NickError
 from core.chat.hub.files import local_passphrase
 from core.chat.outbox import Outbox
@@ -157,6 +165,7 @@ class ChatClient:
         self._token: str | None = None
         self._status = ClientStatus(LinkState.CONNECTING, target.address, nick, target.local)
         self._http: AsyncHTTPClient | None = None
+        self._operations = Inflight()  # token requests and upgrades, never cancelled mid-connect
         self._supervisor: Supervisor | None = None
         self._stopping = False
 
@@ -211,6 +220,7 @@ class ChatClient:
             await link.close(min(self._timing.link.goodbye, timeout / 3))
         self._flush()
         await self._supervisor.stop(max(0.05, deadline - time.monotonic()))
+        await self._operations.drain(deadline - time.monotonic())
         if self._http is not None:
             self._http.close()
         self._status = replace(self._status, state=LinkState.STOPPED, retry_at=None)
@@ -403,18 +413,15 @@ class ChatClient:
         """Connect and serve the link until it drops; returns why it dropped. Raises HubAuthError or
         HubUnreachableError."""
         self._set_status(LinkState.CONNECTING)
-        assert self._http is not None
         token = self._token
         if token is None:
-            token = await sign_in(self._http, target.address, self._nick, await self._passphrases(target),
-                                  self._timing.link)  # fmt: skip
+            token = await self._sign_in(target)
         try:
-            conn = await open_socket(target.address, token, self._timing.link)
+            conn = await open_socket(target.address, token, self._timing.link, self._operations)
         except TokenRefusedError:  # expired, or signed with a key the hub dropped: one fresh try
-            token = await sign_in(self._http, target.address, self._nick, await self._passphrases(target),
-                                  self._timing.link)  # fmt: skip
+            token = await self._sign_in(target)
             try:
-                conn = await open_socket(target.address, token, self._timing.link)
+                conn = await open_socket(target.address, token, self._timing.link, self._operations)
             except TokenRefusedError:
                 raise HubUnreachableError(f"the hub at {target.address} refused a token it had just issued") from None
         self._token = token
@@ -439,6 +446,11 @@ class ChatClient:
         if link.close_code is not None and link.close_code != 1000:
             return f"the hub closed the connection ({link.close_code} {link.close_reason or ''})".strip()
         return f"the connection to {target.address} was lost"
+
+    async def _sign_in(self, target: Target) -> str:
+        assert self._http is not None
+        passphrases = await self._passphrases(target)
+        return await sign_in(self._http, target.address, self._nick, passphrases, self._timing.link, self._operations)
 
     async def _passphrases(self, target: Target) -> list[str]:
         found = [target.passphrase] if target.passphrase else []

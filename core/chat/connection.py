@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.iostream import StreamClosedError
@@ -24,6 +25,7 @@ from core.chat.client_errors import HubAuthError, NickRefusedError
 from core.chat.preferences import parse_address
 
 log = logging.getLogger("squall.chat")
+T = TypeVar("T")
 
 MAX_INCOMING = 4 * 1024 * 1024  # a history frame holds ~256 KiB of text; anything far beyond it is not a hub
 THROTTLED_WAIT = 60.0  # the hub's wrong-passphrase throttle counts the last minute
@@ -64,6 +66,41 @@ class TokenRefusedError(Exception):
     """The hub refused our token at /ws (expired, or signed with a key it dropped): ask for a new one."""
 
 
+class Inflight:
+    """Tornado operations (a token request, a WebSocket upgrade) that are awaited but never cancelled.
+
+    WORKAROUND (tornado#2336): cancelling fetch() or websocket_connect() while it connects makes tornado log
+    "Exception after Future was cancelled" at ERROR when the connect fails afterwards. So the operation is
+    shielded; whoever stops waiting leaves it to finish on its own (its outcome is read, a late WebSocket is
+    closed), and the client's stop() waits for what is still running, within its budget.
+    """
+
+    def __init__(self) -> None:
+        self._running: set[asyncio.Future[Any]] = set()
+
+    async def run(self, operation: Awaitable[T], abandon: Callable[[T], None] | None = None) -> T:
+        future: asyncio.Future[T] = asyncio.ensure_future(operation)
+        self._running.add(future)
+        future.add_done_callback(self._running.discard)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            future.add_done_callback(lambda f: _settle(f, abandon))
+            raise
+
+    async def drain(self, timeout: float) -> None:
+        """Wait up to timeout for abandoned operations to end (a local hub answers at once)."""
+        if self._running:
+            await asyncio.wait(list(self._running), timeout=max(0.01, timeout))
+
+
+def _settle(future: asyncio.Future[T], abandon: Callable[[T], None] | None) -> None:
+    if future.cancelled() or future.exception() is not None:
+        return  # read: nobody is told "exception was never retrieved"
+    if abandon is not None:
+        abandon(future.result())
+
+
 def _base(address: str) -> str:
     host, port = parse_address(address)
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -79,7 +116,12 @@ def _error_of(body: bytes) -> str:
 
 
 async def sign_in(
-    http: AsyncHTTPClient, address: str, nick: str, passphrases: list[str], timeouts: LinkTimeouts
+    http: AsyncHTTPClient,
+    address: str,
+    nick: str,
+    passphrases: list[str],
+    timeouts: LinkTimeouts,
+    inflight: Inflight | None = None,
 ) -> str:
     """A token for nick, trying each passphrase in turn. Raises HubAuthError (NickRefusedError) or
     HubUnreachableError."""
@@ -95,7 +137,7 @@ async def sign_in(
             follow_redirects=False,
         )
         try:
-            response = await http.fetch(request, raise_error=False)
+            response = await (inflight or Inflight()).run(http.fetch(request, raise_error=False))
         except (OSError, HTTPClientError, StreamClosedError) as exc:
             raise HubUnreachableError(f"no hub answers at {address} ({_reason(exc)})") from None
         if response.code == 200:
@@ -133,7 +175,9 @@ def _reason(exc: BaseException | None) -> str:
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
 
 
-async def open_socket(address: str, token: str, timeouts: LinkTimeouts) -> WebSocketClientConnection:
+async def open_socket(
+    address: str, token: str, timeouts: LinkTimeouts, inflight: Inflight | None = None
+) -> WebSocketClientConnection:
     """The WebSocket to the hub's /ws. Raises TokenRefusedError or HubUnreachableError."""
     request = HTTPRequest(
         f"ws://{_base(address)}/ws",
@@ -142,12 +186,13 @@ async def open_socket(address: str, token: str, timeouts: LinkTimeouts) -> WebSo
         request_timeout=timeouts.connect + timeouts.response,  # the upgrade only; the socket then lives on
     )
     try:
-        return await websocket_connect(
+        connecting = websocket_connect(
             request,
             ping_interval=timeouts.ping_interval,
             ping_timeout=timeouts.ping_timeout,
             max_message_size=MAX_INCOMING,
         )
+        return await (inflight or Inflight()).run(connecting, abandon=lambda conn: conn.close())
     except HTTPClientError as exc:
         if exc.code == 401:
             raise TokenRefusedError() from None

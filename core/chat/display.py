@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
+from core.chat.updates import ClientStatus, LinkState
+
 REPLACEMENT = "\ufffd"
 MAX_COMBINING = 4  # marks kept on one base character (a "zalgo" pile can cover the lines around it)
 MAX_BLANK_LINES = 2  # blank lines kept in a row (4,000 newlines must not make one message a mile high)
@@ -158,3 +160,22 @@ def seconds_words(seconds: float) -> str:
 
 def tab_title(base: str, unread: int) -> str:
     return f"{base} ({unread})" if unread else base
+
+
+def status_words(status: ClientStatus, hosting: bool, now: float) -> str:
+    """The status bar's line: "hosting the room", "connected to 127.0.0.1:8765", "offline, retrying in 4 s"...
+
+    hosting: this instance runs the hub the client is connected to (this machine's).
+    """
+    state = status.state
+    if state is LinkState.CONNECTED:
+        return "hosting the room" if hosting and status.local else f"connected to {status.address}"
+    if state is LinkState.OFFLINE:
+        if status.retry_at is None:
+            return "offline"
+        return f"offline, retrying in {seconds_words(status.retry_at - now)}"
+    if state is LinkState.REFUSED:
+        return f"{status.address} refused to sign you in"
+    if state is LinkState.CONNECTING:
+        return f"connecting to {status.address}…"
+    return "chat stopped"

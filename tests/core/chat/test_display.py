@@ -17,9 +17,11 @@ from core.chat.display import (
     safe_line,
     safe_text,
     seconds_words,
+    status_words,
     tab_title,
     typing_words,
 )
+from core.chat.updates import ClientStatus, LinkState
 
 BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 
@@ -100,3 +102,15 @@ def test_day_and_countdown_words() -> None:
     assert seconds_words(120) == "2 min"
     assert tab_title("Chat", 0) == "Chat"
     assert tab_title("Chat", 3) == "Chat (3)"
+
+
+def test_status_words() -> None:
+    connected = ClientStatus(LinkState.CONNECTED, "127.0.0.1:8765", "ada", local=True)
+    assert status_words(connected, hosting=True, now=0) == "hosting the room"
+    assert status_words(connected, hosting=False, now=0) == "connected to 127.0.0.1:8765"
+    offline = ClientStatus(LinkState.OFFLINE, "127.0.0.1:8765", "ada", True, retry_at=103.2)
+    assert status_words(offline, hosting=False, now=100.0) == "offline, retrying in 4 s"
+    refused = ClientStatus(LinkState.REFUSED, "10.0.0.2:8765", "ada", False, problem="wrong passphrase")
+    assert status_words(refused, hosting=False, now=0) == "10.0.0.2:8765 refused to sign you in"
+    connecting = ClientStatus(LinkState.CONNECTING, "10.0.0.2:8765", "ada", False)
+    assert status_words(connecting, hosting=False, now=0) == "connecting to 10.0.0.2:8765…"
