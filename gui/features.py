@@ -15,6 +15,7 @@ from core.app import AppCore, Component
 from core.downloads import DownloadEngine
 from core.downloads.preferences import DownloadPreferences
 from core.monitor import LoopLab, Monitor
+from gui.chat.setup import build_chat
 from gui.downloads.panel import DownloadsPanel
 from gui.downloads.table_model import DownloadTableModel
 from gui.tasks.panel import TasksPanel
@@ -60,10 +61,9 @@ def downloads_feature(core: AppCore) -> Feature:
 
 
 def chat_feature(core: AppCore) -> Feature:
-    return Feature(
-        "Chat",
-        placeholder("Rooms shared with other Squall instances, on this machine or your LAN, will appear here."),
-    )
+    # Hosting starts before the client (the hub is up before it knocks) and stops after it (goodbye first).
+    chat = build_chat(core)
+    return Feature("Chat", chat.panel, components=chat.components, status_widgets=chat.panel.status_widgets)
 
 
 def tasks_feature(core: AppCore) -> Feature:
