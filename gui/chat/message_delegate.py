@@ -14,7 +14,17 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QPointF, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QTextCharFormat, QTextLayout, QTextOption
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QPainter,
+    QPalette,
+    QTextCharFormat,
+    QTextLayout,
+    QTextLine,
+    QTextOption,
+)
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from core.chat.display import Link, clock_words, day_words, link_at
@@ -146,8 +156,8 @@ class MessageDelegate(QStyledItemDelegate):
         for i in range(layout.lineCount()):
             line = layout.lineAt(i)
             if line.y() <= y < line.y() + line.height() and 0 <= x <= line.naturalTextWidth():
-                index = line.xToCursor(x, QTextLayout.CursorMode.SkipCharacters)
-                return link_at(row.links, index) or link_at(row.links, max(0, index - 1))
+                index = line.xToCursor(x, QTextLine.CursorPosition.CursorOnCharacter)
+                return link_at(row.links, index)
         return None
 
     # --- QStyledItemDelegate ------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import logging
 import time
 import weakref
 from collections import defaultdict
+from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QShowEvent
@@ -79,8 +80,10 @@ class ChatPanel(QWidget):
         hosting: Hosting | None = None,
         notifier: ChatNotifier | None = None,
         opener: Opener | None = None,
+        window_active: Callable[[], bool] | None = None,
         parent: QWidget | None = None,
     ) -> None:
+        """window_active: whether the user has the window in front (tests decide; by default Qt says)."""
         super().__init__(parent)
         self.setObjectName("chat_panel")
         self.client = client
@@ -98,6 +101,7 @@ class ChatPanel(QWidget):
         self._title = TITLE
         self._asked_older: set[str] = set()
         self._watched_window: weakref.ref[QWidget] | None = None
+        self._window_active = window_active or (lambda: self.window().isActiveWindow())
         self._build(opener)
         self.notifier = notifier or ChatNotifier(self._window_active, self.show_status, parent=self)
         self.join_dialog = JoinHubDialog(self)
@@ -430,9 +434,6 @@ class ChatPanel(QWidget):
         self.hub_bar.set_hubs(self.local_address, joined, self.client.target.address)
 
     # -- unread, title, notices ----------------------------------------------------------------------------------------
-
-    def _window_active(self) -> bool:
-        return self.window().isActiveWindow()
 
     def _looking(self) -> bool:
         """The user can see the shown room: the tab is in front in the active window."""
