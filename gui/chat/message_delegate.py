@@ -29,7 +29,6 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem,
 
 from core.chat.display import Link, clock_words, day_words, link_at
 from core.chat.transcript import Row
-from gui.chat.message_model import ROW_ROLE
 
 Index = QModelIndex | QPersistentModelIndex
 PAD_X = 10
@@ -64,11 +63,16 @@ class MessageDelegate(QStyledItemDelegate):
 
     Attributes:
         width: returns the width rows are laid out for (the view's viewport).
+        row_at: returns the Row shown at a row number (straight from the model: a relayout asks every row's
+            size, and a data() round trip through Qt costs as much as the rest of sizeHint).
     """
 
-    def __init__(self, width: Callable[[], int], parent: QWidget | None = None) -> None:
+    def __init__(
+        self, width: Callable[[], int], row_at: Callable[[int], Row | None], parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.width = width
+        self.row_at = row_at
         self._layouts: OrderedDict[tuple[str, int], tuple[QTextLayout, int]] = OrderedDict()
         self._heights: dict[tuple[str, bool, int], int] = {}
         self._font = QFont()
@@ -163,15 +167,15 @@ class MessageDelegate(QStyledItemDelegate):
     # --- QStyledItemDelegate ------------------------------------------------------------------------------------------
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
-        row = index.data(ROW_ROLE)
+        row = self.row_at(index.row())
         width = self.width()
-        if not isinstance(row, Row):
+        if row is None:
             return QSize(width, self._fm.height())
         return QSize(width, self.row_height(row, width))
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        row = index.data(ROW_ROLE)
-        if not isinstance(row, Row):
+        row = self.row_at(index.row())
+        if row is None:
             return
         rect: QRect = option.rect
         palette: QPalette = option.palette

@@ -19,6 +19,7 @@ from gui.chat.message_delegate import MessageDelegate
 from gui.chat.message_model import ROW_ROLE, MessageListModel
 
 NEAR_EDGE = 4  # pixels from the bottom that still count as "at the bottom"
+LAYOUT_BATCH = 100  # rows laid out per step of a relayout (~1 ms)
 
 
 class Opener(Protocol):
@@ -51,11 +52,14 @@ class MessageView(QListView):
         self.setObjectName("chat_messages")
         self.messages = model
         self.opener = opener or DesktopOpener()
-        self.delegate = MessageDelegate(lambda: self.viewport().width(), self)
+        self.delegate = MessageDelegate(lambda: self.viewport().width(), model.row, self)
         self.setModel(model)
         self.setItemDelegate(self.delegate)
         self.setUniformItemSizes(False)
         self.setResizeMode(QListView.ResizeMode.Adjust)
+        # Qt lays the whole list out again after every insert; in batches it yields to the loop between them.
+        self.setLayoutMode(QListView.LayoutMode.Batched)
+        self.setBatchSize(LAYOUT_BATCH)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)

@@ -50,7 +50,7 @@ from gui.own_tab import set_own_tab_title, show_own_tab
 
 log = logging.getLogger("squall.chat")
 TITLE = "Chat"
-MAX_ROWS = 1000  # rows kept for the shown room while it follows new messages (older ones page back in)
+MAX_ROWS = 500  # rows kept for the shown room while it follows new messages (older ones page back in)
 HIDDEN_ROWS = 200  # rows kept for rooms not on screen
 
 
