@@ -292,8 +292,14 @@ class ChatClient:
         self._rooms.append(room)
         self._builder.rooms = tuple(self._rooms)
         self._load_room(room)
+        waiting = [e for e in self._pending.values() if e.room == room]  # typed before leaving it: still ours
+        for entry in waiting:
+            self._builder.add_pending(entry)
         if self._link is not None:
             self._join(room)
+            for entry in waiting:
+                if entry.state is Delivery.SENDING:
+                    self._queue_say(entry)
         self._dirty.set()
 
     def leave_room(self, room: str) -> None:

@@ -196,3 +196,19 @@ def test_a_failed_message_stays_failed_until_retried(
 
     rig.run(scenario)
     assert "cannot store a message in lobby" in caplog.text
+
+
+def test_messages_left_behind_in_a_room_go_out_when_it_is_joined_again(rig: ChatRig) -> None:
+    async def scenario() -> None:
+        client, seen = await rig.client("ada", rooms=("lobby", "dev"))
+        await until(lambda: seen.state is LinkState.OFFLINE, "offline")
+        entry = client.say("dev", "typed in dev")
+        client.leave_room("dev")
+        await rig.start_hub()
+        await until(lambda: seen.state is LinkState.CONNECTED, "connected")
+        assert hub_rows(rig.folder, "dev") == [], "not sent to a room we left"
+        client.join_room("dev")
+        await until(lambda: seen.texts("dev") == ["typed in dev"], "sent after joining again")
+        assert entry.cid in seen.gone
+
+    rig.run(scenario)
