@@ -10,8 +10,9 @@ What it promises:
 - A refused passphrase or nick stops the retries (status REFUSED) until the user gives another (set_target,
   set_nick) or asks again (reconnect_now).
 - State leaves as one ChatUpdate per flush (at most 10 a second), whatever the traffic; commands return at once.
-Frames are paced below the hub's rate limit (pacing.py). Messages seen are kept in this profile's cache
-(cache.py), so the tab shows the conversation at once and scrolling up pages through it before asking the hub.
+Frames are paced below the hub's rate limit (pacing.py). The profile's side of things (outbox, what was seen, the
+history cache that lets the tab show the conversation at once and page up before asking the hub) is ledger.py;
+the HTTP and WebSocket plumbing is connection.py.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from typing import Any
 
 from tornado.httpclient import AsyncHTTPClient
 
-from core.chat.cache import HistoryCache
 from core.chat.client_errors import ChatInputError, HubAuthError
 from core.chat.connection import (
     HubUnreachableError,
@@ -37,11 +37,11 @@ from core.chat.connection import (
     LinkTimeouts,
     TokenRefusedError,
     open_socket,
+    passphrases_for,
     sign_in,
 )
 from core.chat.errors import NickError
-from core.chat.hub.files import local_passphrase
-from core.chat.outbox import Outbox
+from core.chat.ledger import Ledger, parse_message
 from core.chat.pacing import Backoff, Pacer
 from core.chat.protocol import CLOSE_GOING_AWAY, HISTORY_MAX, LOBBY, MAX_TEXT_CHARS, nick_problem, room_problem
 from core.chat.typists import TypingSender, Typists
@@ -94,24 +94,6 @@ class ClientTiming:
     link: LinkTimeouts = field(default_factory=LinkTimeouts)
 
 
-def _message(frame: dict[str, Any], room: str | None = None) -> ChatMessage | None:
-    """A message (or history record) from the hub, or None when a field is missing or of the wrong kind."""
-    room = room if room is not None else frame.get("room")
-    msg_id, nick, text, ts, cid = (frame.get(k) for k in ("id", "nick", "text", "ts", "cid"))
-    if not (
-        isinstance(room, str)
-        and isinstance(msg_id, int)
-        and not isinstance(msg_id, bool)
-        and msg_id > 0
-        and isinstance(nick, str)
-        and isinstance(text, str)
-        and isinstance(ts, int | float)
-        and isinstance(cid, str)
-    ):
-        return None
-    return ChatMessage(room, msg_id, nick, text, float(ts), cid)
-
-
 class ChatClient:
     """One profile's chat connection to one hub at a time.
 
@@ -139,8 +121,7 @@ class ChatClient:
         self.hub_folder = hub_folder
         self._timing = timing or ClientTiming()
         t = self._timing
-        self._outbox = Outbox(conn)
-        self._cache = HistoryCache(conn)
+        self._ledger = Ledger(conn, target.address)
         self._target = target
         self._nick = nick
         self._rooms: list[str] = list(dict.fromkeys(rooms)) or [LOBBY]
@@ -154,11 +135,6 @@ class ChatClient:
         self._wake = asyncio.Event()
         self._send_ready = asyncio.Event()
         self._send_queue: deque[dict[str, Any]] = deque()
-        self._pending: dict[str, PendingMessage] = {}  # the target's outbox, by cid
-        self._inflight: dict[str, float] = {}  # cid -> when it was last sent on this link (monotonic)
-        self._last_id: dict[str, int] = {}  # room -> newest id seen
-        self._to_cache: list[ChatMessage] = []
-        self._acked: list[str] = []
         self._asked_history: set[str] = set()  # rooms with a history request on its way
         self._link: Link | None = None
         self._joined: set[str] = set()  # rooms joined on the current link
@@ -193,7 +169,7 @@ class ChatClient:
 
     def pending(self) -> list[PendingMessage]:
         """The outbox for the current hub, oldest first."""
-        return list(self._pending.values())
+        return list(self._ledger.pending.values())
 
     # --- Component ------------------------------------------------------------------------------------------------
 
@@ -243,8 +219,7 @@ class ChatClient:
             text.encode("utf-8")
         except UnicodeEncodeError:
             raise ChatInputError("the message holds a broken character (a lone surrogate); retype it") from None
-        entry = self._outbox.add(self._target.address, room, text)
-        self._pending[entry.cid] = entry
+        entry = self._ledger.add(room, text)
         self._builder.add_pending(entry)
         self._typing_sender.sent_message(room)
         if room in self._joined:
@@ -254,11 +229,9 @@ class ChatClient:
 
     def retry(self, cid: str) -> None:
         """Send a failed message again (same cid)."""
-        entry = self._pending.get(cid)
-        if entry is None:
+        updated = self._ledger.mark(cid, Delivery.SENDING)
+        if updated is None:
             return
-        updated = self._outbox.mark(cid, Delivery.SENDING) or replace(entry, state=Delivery.SENDING, error="")
-        self._pending[cid] = updated
         self._builder.add_pending(updated)
         if updated.room in self._joined:
             self._queue_say(updated)
@@ -266,10 +239,8 @@ class ChatClient:
 
     def discard(self, cid: str) -> None:
         """Drop a message from the outbox without sending it."""
-        if self._pending.pop(cid, None) is None:
+        if not self._ledger.discard(cid):
             return
-        self._inflight.pop(cid, None)
-        self._outbox.remove([cid])
         self._builder.drop_pending(cid)
         self._dirty.set()
 
@@ -292,7 +263,7 @@ class ChatClient:
         self._rooms.append(room)
         self._builder.rooms = tuple(self._rooms)
         self._load_room(room)
-        waiting = [e for e in self._pending.values() if e.room == room]  # typed before leaving it: still ours
+        waiting = [e for e in self._ledger.pending.values() if e.room == room]  # typed before leaving it: still ours
         for entry in waiting:
             self._builder.add_pending(entry)
         if self._link is not None:
@@ -308,7 +279,7 @@ class ChatClient:
         if len(self._rooms) == 1:
             raise ChatInputError("this is your only room: join another one before leaving it")
         self._rooms.remove(room)
-        self._last_id.pop(room, None)
+        self._ledger.forget_room(room)
         self._asked_history.discard(room)
         if room in self._joined:
             self._joined.discard(room)
@@ -321,8 +292,7 @@ class ChatClient:
         if room not in self._rooms or room in self._asked_history:
             return
         page_size = self._timing.page
-        hub = self._target.address
-        page = self._cache.before(hub, room, before, page_size)
+        page = self._ledger.older(room, before, page_size)
         bottom = page[0].id if page else before
         more = bottom is None or bottom > 1
         if len(page) < page_size and more and room in self._joined:
@@ -356,8 +326,6 @@ class ChatClient:
         self._drop_link()
         if not same_hub:
             self._builder = UpdateBuilder()
-            self._pending.clear()
-            self._last_id.clear()
             for room in self._rooms:
                 self._builder.reset(room)
             self._load_target()
@@ -373,9 +341,7 @@ class ChatClient:
     # --- loading from this profile ---------------------------------------------------------------------------------
 
     def _load_target(self) -> None:
-        hub = self._target.address
-        for entry in self._outbox.pending(hub):
-            self._pending[entry.cid] = entry
+        for entry in self._ledger.switch(self._target.address):
             self._builder.add_pending(entry)
         for room in self._rooms:
             self._load_room(room)
@@ -383,11 +349,7 @@ class ChatClient:
         self._builder.status = self._status
 
     def _load_room(self, room: str) -> None:
-        hub = self._target.address
-        self._cache.prune(hub, room)
-        page = self._cache.before(hub, room, None, self._timing.page)
-        self._last_id[room] = page[-1].id if page else 0
-        self._builder.pages.append(HistoryPage(room, tuple(page), not page or page[0].id > 1))
+        self._builder.pages.append(self._ledger.load_room(room, self._timing.page))
 
     # --- the connection ---------------------------------------------------------------------------------------------
 
@@ -455,30 +417,18 @@ class ChatClient:
 
     async def _sign_in(self, target: Target) -> str:
         assert self._http is not None
-        passphrases = await self._passphrases(target)
+        passphrases = await passphrases_for(target, self.hub_folder)
         return await sign_in(self._http, target.address, self._nick, passphrases, self._timing.link, self._operations)
-
-    async def _passphrases(self, target: Target) -> list[str]:
-        found = [target.passphrase] if target.passphrase else []
-        if target.local and self.hub_folder is not None:
-            try:
-                generated = await asyncio.get_running_loop().run_in_executor(None, local_passphrase, self.hub_folder)
-            except (OSError, UnicodeDecodeError) as exc:
-                log.info("cannot read the local hub's passphrase: %s", exc)
-                generated = None
-            if generated and generated not in found:
-                found.append(generated)
-        return found
 
     def _on_connected(self) -> None:
         for room in self._rooms:
             self._join(room)
-        for entry in self._pending.values():
+        for entry in self._ledger.pending.values():
             if entry.state is Delivery.SENDING and entry.room in self._joined:
                 self._queue_say(entry)
 
     def _join(self, room: str) -> None:
-        since = self._last_id.get(room, 0)
+        since = self._ledger.last_id.get(room, 0)
         if since > 0:
             self._send({"type": "join", "room": room, "since": since})
         else:  # nothing kept: only new messages, and the newest page of what came before
@@ -492,7 +442,7 @@ class ChatClient:
         if self._link is link:
             self._link = None
         self._joined.clear()
-        self._inflight.clear()
+        self._ledger.connection_lost()
         self._asked_history.clear()
         self._send_queue.clear()
         for room in self._rooms:  # nobody is known to be there while we are away
@@ -523,7 +473,7 @@ class ChatClient:
         self._send_ready.set()
 
     def _queue_say(self, entry: PendingMessage) -> None:
-        self._inflight[entry.cid] = time.monotonic()  # from now: a lost frame is resent after ack_timeout
+        self._ledger.sent(entry.cid)  # from now: a frame lost on the way is resent after ack_timeout
         self._send({"type": "say", "room": entry.room, "text": entry.text, "cid": entry.cid})
 
     async def _run_sender(self) -> None:
@@ -542,9 +492,9 @@ class ChatClient:
                     break
                 frame = self._send_queue.popleft()
                 if frame["type"] == "say":
-                    if frame["cid"] not in self._pending:
+                    if frame["cid"] not in self._ledger.pending:
                         continue  # acknowledged (or discarded) while it waited
-                    self._inflight[frame["cid"]] = time.monotonic()
+                    self._ledger.sent(frame["cid"])
                 link.send(frame)
 
     # --- receiving ---------------------------------------------------------------------------------------------------
@@ -553,7 +503,7 @@ class ChatClient:
         kind = frame.get("type")
         room = frame.get("room")
         if kind == "message":
-            msg = _message(frame)
+            msg = parse_message(frame)
             if msg is None:
                 log.info("ignoring a malformed message frame from the hub")
             elif msg.room in self._rooms:
@@ -577,45 +527,27 @@ class ChatClient:
         self._dirty.set()
 
     def _on_message(self, msg: ChatMessage) -> None:
-        room = msg.room
-        entry = self._pending.pop(msg.cid, None)
-        if entry is not None:  # the acknowledgement of ours
-            self._inflight.pop(msg.cid, None)
-            self._acked.append(msg.cid)
+        arrival = self._ledger.arrived(msg)
+        if arrival.acknowledged:
             self._builder.drop_pending(msg.cid)
-            msg = replace(msg, own=True)
-        last = self._last_id.get(room, 0)
-        if msg.id <= last:
-            kept = self._cache.cid_of(self._target.address, room, msg.id)
-            if kept is None or kept == msg.cid:
-                if entry is not None:
-                    self._builder.messages.append(msg)  # the viewer swaps the pending row for the message
-                return  # seen already (an acknowledgement of a resend, or a replay overlap)
-            log.info("the history of %s at %s is not what this profile kept; reloading it", room, self._target.address)
-            self._reset_room(room)
-        self._last_id[room] = msg.id
-        if self._typists.spoke(room, msg.nick):
-            self._builder.typing[room] = TypingNow(room, self._typists.nicks(room))
-        self._builder.messages.append(msg)
-        self._to_cache.append(msg)
-
-    def _reset_room(self, room: str) -> None:
-        self._cache.forget_room(self._target.address, room)
-        self._to_cache = [m for m in self._to_cache if m.room != room]
-        self._builder.reset(room)
-        self._last_id[room] = 0
-        if room in self._joined and room not in self._asked_history:
-            self._asked_history.add(room)
-            self._send({"type": "history", "room": room, "limit": self._timing.page})
+        if arrival.reset:
+            self._builder.reset(msg.room)
+            if msg.room in self._joined and msg.room not in self._asked_history:  # the hub's history, afresh
+                self._asked_history.add(msg.room)
+                self._send({"type": "history", "room": msg.room, "limit": self._timing.page})
+        shown = arrival.message
+        if shown is None:
+            return
+        if self._typists.spoke(msg.room, msg.nick):
+            self._builder.typing[msg.room] = TypingNow(msg.room, self._typists.nicks(msg.room))
+        self._builder.messages.append(shown)
 
     def _on_history(self, room: str, frame: dict[str, Any]) -> None:
         self._asked_history.discard(room)
         records = frame.get("messages")
-        found = [_message(r, room) for r in records if isinstance(r, dict)] if isinstance(records, list) else []
+        found = [parse_message(r, room) for r in records if isinstance(r, dict)] if isinstance(records, list) else []
         messages = tuple(m for m in found if m is not None)
-        if messages:
-            self._last_id[room] = max(self._last_id.get(room, 0), messages[-1].id)
-            self._to_cache.extend(messages)
+        self._ledger.page_arrived(room, messages)
         more = frame.get("more") is True or (bool(messages) and messages[0].id > 1)
         self._builder.pages.append(HistoryPage(room, messages, more))
 
@@ -623,19 +555,13 @@ class ChatClient:
         code = str(frame.get("code"))
         message = frame.get("message") if isinstance(frame.get("message"), str) else code
         cid = frame.get("cid")
-        if isinstance(cid, str) and cid in self._pending:
-            self._inflight.pop(cid, None)
-            entry = self._outbox.mark(cid, Delivery.FAILED, str(message)) or replace(
-                self._pending[cid], state=Delivery.FAILED, error=str(message)
-            )
-            self._pending[cid] = entry
-            self._builder.add_pending(entry)
+        failed = self._ledger.mark(cid, Delivery.FAILED, str(message)) if isinstance(cid, str) else None
+        if failed is not None:
+            self._builder.add_pending(failed)
             log.info("the hub refused a message (%s): %s", code, message)
         elif code == "rate_limited":  # some frames were dropped; resend whatever is unacknowledged
-            for cid_sent in list(self._inflight):
-                unacked = self._pending.get(cid_sent)
-                if unacked is not None:
-                    self._queue_say(unacked)
+            for unacked in self._ledger.unacknowledged():
+                self._queue_say(unacked)
         else:
             log.info("the hub refused a frame (%s): %s", code, message)
             self._builder.notices.append(f"the hub refused a request: {message}")
@@ -654,30 +580,17 @@ class ChatClient:
             await asyncio.sleep(self._timing.flush_every)
             self._dirty.clear()
             self._flush()
-            if self._typists or self._inflight:
+            if self._typists or self._ledger.awaiting:
                 self._dirty.set()  # keep ticking: typing windows run out, acknowledgements may be overdue
 
     def _flush(self) -> None:
-        now = time.monotonic()
         if self._link is not None:
-            overdue = [c for c, sent in self._inflight.items() if now - sent > self._timing.ack_timeout]
-            for cid in overdue:
-                entry = self._pending.get(cid)
-                if entry is not None and entry.state is Delivery.SENDING:
-                    log.info("no acknowledgement for message %s yet; sending it again", cid)
-                    self._queue_say(entry)
+            for entry in self._ledger.overdue(self._timing.ack_timeout):
+                log.info("no acknowledgement for message %s yet; sending it again", entry.cid)
+                self._queue_say(entry)
         for room in self._typists.expire():
             self._builder.typing[room] = TypingNow(room, self._typists.nicks(room))
-        hub = self._target.address
-        try:
-            if self._to_cache:
-                self._cache.store(hub, self._to_cache)
-            if self._acked:
-                self._outbox.remove(self._acked)
-        except sqlite3.Error as exc:  # the conversation goes on; the hub still has it all
-            log.error("cannot save chat messages in the profile database: %s", exc)
-        self._to_cache = []
-        self._acked = []
+        self._ledger.persist()
         if not self._builder:
             return
         update = self._builder.build()

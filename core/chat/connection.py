@@ -15,6 +15,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
@@ -22,7 +23,9 @@ from tornado.iostream import StreamClosedError
 from tornado.websocket import WebSocketClientConnection, WebSocketClosedError, websocket_connect
 
 from core.chat.client_errors import HubAuthError, NickRefusedError
+from core.chat.hub.files import local_passphrase
 from core.chat.preferences import parse_address
+from core.chat.updates import Target
 
 log = logging.getLogger("squall.chat")
 T = TypeVar("T")
@@ -104,6 +107,21 @@ def _settle(future: asyncio.Future[T], abandon: Callable[[T], None] | None) -> N
 def _base(address: str) -> str:
     host, port = parse_address(address)
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+async def passphrases_for(target: Target, hub_folder: Path | None) -> list[str]:
+    """The passphrases to try, in order: the one given for the hub, then (for this machine's hub) the one its
+    folder keeps for local instances of the same user (read off the loop)."""
+    found = [target.passphrase] if target.passphrase else []
+    if target.local and hub_folder is not None:
+        try:
+            generated = await asyncio.get_running_loop().run_in_executor(None, local_passphrase, hub_folder)
+        except (OSError, UnicodeDecodeError) as exc:
+            log.info("cannot read the local hub's passphrase: %s", exc)
+            generated = None
+        if generated and generated not in found:
+            found.append(generated)
+    return found
 
 
 def _error_of(body: bytes) -> str:

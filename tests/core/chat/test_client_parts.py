@@ -14,6 +14,7 @@ from core import db
 from core.chat.cache import HistoryCache
 from core.chat.client_errors import ChatInputError
 from core.chat.errors import NickError
+from core.chat.ledger import Arrival, Ledger, parse_message
 from core.chat.outbox import Outbox
 from core.chat.pacing import Backoff, Pacer
 from core.chat.preferences import ChatPreferences, normalize_address, parse_address
@@ -167,3 +168,30 @@ def test_a_broken_hub_setting_falls_back_to_this_machine(conn: sqlite3.Connectio
     settings = Settings(conn)
     settings.set("chat.hub", "not an address")
     assert ChatPreferences(settings).start_target().address == "127.0.0.1:8765"
+
+
+def test_the_ledger_tells_acknowledgements_news_repeats_and_a_replaced_history_apart(conn: sqlite3.Connection) -> None:
+    ledger = Ledger(conn, "127.0.0.1:8765")
+    assert ledger.switch("127.0.0.1:8765") == []
+    mine = ledger.add("lobby", "hello")
+    ledger.sent(mine.cid)
+    assert ledger.awaiting
+    assert [e.cid for e in ledger.overdue(0.0)] == [mine.cid]
+    ack = ledger.arrived(ChatMessage("lobby", 1, "ada", "hello", 1.0, mine.cid))
+    assert ack.acknowledged
+    assert ack.message is not None
+    assert ack.message.own
+    assert not ledger.pending
+    assert not ledger.awaiting
+    news = ledger.arrived(ChatMessage("lobby", 2, "bob", "hi", 2.0, "b2"))
+    assert news == Arrival(ChatMessage("lobby", 2, "bob", "hi", 2.0, "b2"))
+    ledger.persist()
+    assert Outbox(conn).count() == 0, "acknowledged entries leave the outbox at the flush"
+    assert ledger.arrived(ChatMessage("lobby", 2, "bob", "hi", 2.0, "b2")) == Arrival(None), "a repeat"
+    other = ledger.arrived(ChatMessage("lobby", 1, "zed", "new hub", 3.0, "z1"))
+    assert other.reset, "id 1 with another cid: the hub's history is not the one kept"
+    assert ledger.last_id["lobby"] == 1
+    ledger.persist()
+    assert [(m.id, m.cid) for m in ledger.older("lobby", None, 10)] == [(1, "z1")]
+    assert parse_message({"room": "lobby", "id": True, "nick": "x", "text": "t", "ts": 1, "cid": "c"}) is None
+    assert parse_message({"id": 3, "nick": "x", "text": "t", "ts": 1, "cid": "c"}, "dev") is not None
