@@ -221,10 +221,13 @@ class ChatPanel(QWidget):
 
     def apply(self, update: ChatUpdate) -> None:
         """Show one batch of changes from the client."""
-        for room in update.resets:
+        for room in update.resets:  # another hub (or its history changed): what was shown and counted is gone
             if room in self.transcripts:
                 self.transcripts[room].clear()
                 self._asked_older.discard(room)
+                self.rooms.mark_read(room)
+        if update.resets:
+            self._show_title()
         if update.rooms is not None:
             self._set_rooms(list(update.rooms))
         for page in update.pages:
