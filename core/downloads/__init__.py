@@ -4,7 +4,8 @@ Layout:
     engine      DownloadEngine: the Component; queue, limits, retries, ticker, commands
     attempt     one attempt at one download: requests, resume rules, segments, hash, rename
     writer      one response's body into the .part: prepare, pwrite, inline hash, speed limits
-    http        one HTTP request on tornado's simple_httpclient, abortable, with phase timeouts
+    http        one HTTP request (Transfer): abortable, phase timeouts, body chunks to the writer
+    wire        HTTP/1.1 on tornado's IOStream: the keep-alive ConnectionPool, request and response framing
     partfile    the locked NAME.part (all blocking file work, run in an executor) and the SHA-256 hasher
     store       the queue and history in SQLite (schema step 2 in core/schema.py)
     scheduler   which queued download starts next (global and per-host slots)

@@ -27,12 +27,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from core.downloads.errors import RestartNeededError, TransferError
-from core.downloads.http import DownloadClient, Response, Transfer
+from core.downloads.http import Response, Transfer
 from core.downloads.model import Item, Segment, State
 from core.downloads.partfile import FolderSync, Hasher, PartFile
 from core.downloads.ratelimit import Limiter, TokenBucket
 from core.downloads.retry import Timeouts, parse_retry_after
 from core.downloads.store import Store
+from core.downloads.wire import ConnectionPool
 from core.downloads.writer import INLINE_HASH_MAX, Writer
 from core.supervisor import Supervisor
 
@@ -62,7 +63,7 @@ class Services:
         bucket: the per-download token bucket, or None.
     """
 
-    client: DownloadClient
+    client: ConnectionPool
     executor: Executor
     hash_executor: Executor
     store: Store
@@ -456,6 +457,7 @@ class Run:
                 on_chunk=writer.on_chunk,
                 on_abort=self.svc.limiter.changed,
                 ssl_context=self.svc.ssl_context,
+                read_size=writer.read_size,
             )
             writer.transfer = transfer
             self.transfers.add(transfer)

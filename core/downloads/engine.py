@@ -26,7 +26,7 @@ from core.downloads.errors import (
     TransferError,
     UnknownDownloadError,
 )
-from core.downloads.http import DownloadClient, make_client
+from core.downloads.http import make_client
 from core.downloads.model import FINISHED, RUNNING, DownloadProgress, Item, Segment, State
 from core.downloads.names import sanitize
 from core.downloads.partfile import FolderSync, PartFile, lower_thread_priority
@@ -35,6 +35,7 @@ from core.downloads.retry import RetryPolicy, Timeouts
 from core.downloads.scheduler import Scheduler
 from core.downloads.store import Store, folder_key
 from core.downloads.urls import check_sha256, host_of, split_checksum
+from core.downloads.wire import ConnectionPool
 from core.supervisor import Supervisor
 
 log = logging.getLogger("squall.downloads")
@@ -102,7 +103,7 @@ class DownloadEngine:
         self._dirty: dict[int, Item] = {}
         self._supervisor = Supervisor("downloads", logger=log)
         self._wake: asyncio.Event | None = None
-        self._client: DownloadClient | None = None
+        self._client: ConnectionPool | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._hash_executor: ThreadPoolExecutor | None = None
         self._services: Services | None = None

@@ -1,15 +1,15 @@
-"""One HTTP request of a download, on Tornado's simple_httpclient, with the traps of that client handled.
+"""One HTTP request of a download: phase timeouts, abort at any moment, body chunks to the engine.
 
-- Our own client instance (force_instance), no max_clients queue (the engine limits concurrency), no total
-  request timeout (the watchdog here applies connect / first-byte / idle / low-speed limits by phase), an
-  unlimited max_body_size, no decompression (a gzip bomb stays its compressed size on disk), redirects
-  followed by the engine (so every hop is checked), certificates always verified.
-- A resolver that answers numeric addresses itself instead of going through a thread pool.
-- Abort at any moment (pause, cancel, idle): simple_httpclient has no cancel, so our connection class hands
-  each new stream to the Transfer that asked for it; aborting closes that stream. The same class passes the
-  parsed response headers straight to the Transfer (header_callback would make us parse every line again).
-  Errors raised inside Tornado's delegate callbacks would be logged by Tornado as uncaught, so callbacks here
-  turn every failure into an abort instead.
+- Requests go through wire.py (our own HTTP/1.1 on tornado's IOStream, with a keep-alive pool): no total request
+  timeout (the watchdog here applies connect / first-byte / idle / low-speed limits by phase), no decompression
+  (a gzip bomb stays its compressed size on disk), redirects followed by the engine (so every hop is checked),
+  certificates always verified.
+- Abort at any moment (pause, cancel, idle): every wait is on a Future of the stream (or of the resolver), so
+  closing the stream, or the abort signal, ends it at once. A connection is given back to the pool only after its
+  response was read to the end.
+- The body is read into one buffer; each piece goes to `on_chunk` as a memoryview valid only during the call.
+  When on_chunk returns an awaitable (a speed limit says wait, or the .part is being prepared), nothing more is
+  read until it resolves, and the idle and low-speed clocks stop meanwhile.
 
 Nothing here writes files or touches SQLite: bytes go to the `on_chunk` callback the engine provides.
 """
@@ -17,97 +17,38 @@ Nothing here writes files or touches SQLite: bytes go to the `on_chunk` callback
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from tornado.http1connection import HTTP1Connection
-from tornado.httpclient import HTTPClientError, HTTPRequest, HTTPResponse
-from tornado.httputil import HTTPHeaders, HTTPInputError, RequestStartLine, ResponseStartLine
-from tornado.iostream import IOStream, StreamClosedError
-from tornado.netutil import DefaultLoopResolver, Resolver
-from tornado.simple_httpclient import (
-    HTTPStreamClosedError,
-    HTTPTimeoutError,
-    SimpleAsyncHTTPClient,
-    _HTTPConnection,  # WORKAROUND below needs the private class
-)
+from tornado.httputil import HTTPHeaders, HTTPInputError
+from tornado.iostream import IOStream, StreamClosedError, UnsatisfiableReadError
 
 from core.downloads.errors import TransferError
 from core.downloads.retry import Timeouts
+from core.downloads.wire import (
+    MAX_HEAD,
+    ConnectionPool,
+    Origin,
+    body_length,
+    keeps_alive,
+    numeric_address,
+    parse_head,
+    parse_url,
+    request_bytes,
+)
 from core.version import __version__
 
 USER_AGENT = f"Squall/{__version__}"
-# Body bytes per socket read and per on_chunk call. tornado's 64 KiB default costs ~30% more loop CPU per GiB;
-# 256 KiB keeps each pwrite well under a millisecond (loop lag) while cutting per-chunk overhead.
+# Most body bytes per socket read and per on_chunk call. Reads go straight into this buffer; bigger reads mean
+# fewer trips through the loop per GiB, and one pwrite of this size still takes well under a millisecond.
 READ_CHUNK = 256 * 1024
 
 
-class NumericResolver(Resolver):
-    """Answers IP literals directly (no executor round trip); asks the loop's getaddrinfo for names."""
-
-    def initialize(self) -> None:
-        self._fallback = DefaultLoopResolver()
-
-    async def resolve(
-        self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC
-    ) -> list[tuple[int, Any]]:
-        try:
-            ip = ipaddress.ip_address(host)
-        except ValueError:
-            addresses: list[tuple[int, Any]] = await self._fallback.resolve(host, port, family)
-            return addresses
-        if ip.version == 6:
-            return [(socket.AF_INET6, (host, port, 0, 0))]
-        return [(socket.AF_INET, (host, port))]
-
-
-class _Connection(_HTTPConnection):
-    """simple_httpclient's connection, tied to the Transfer that made the request (see the module docstring)."""
-
-    def _transfer(self) -> Transfer | None:
-        transfer = getattr(getattr(self.request, "request", self.request), "squall_transfer", None)
-        return transfer if isinstance(transfer, Transfer) else None
-
-    def _create_connection(self, stream: IOStream) -> HTTP1Connection:
-        connection = super()._create_connection(stream)
-        connection.params.chunk_size = READ_CHUNK
-        stream.read_chunk_size = READ_CHUNK
-        transfer = self._transfer()
-        if transfer is not None:
-            transfer._attach(stream, connection)
-        return connection
-
-    async def headers_received(self, first_line: ResponseStartLine | RequestStartLine, headers: HTTPHeaders) -> None:
-        await super().headers_received(first_line, headers)
-        transfer = self._transfer()
-        if transfer is not None and isinstance(first_line, ResponseStartLine) and not 100 <= first_line.code < 200:
-            transfer._headers_arrived(first_line.code, first_line.reason, headers)
-
-    def on_connection_close(self) -> None:
-        # WORKAROUND: tornado 6.6.1 `_HTTPConnection.on_connection_close` does `raise self.stream.error` when the
-        # peer resets the connection mid-body. It runs inside http1connection's delegate error-logging context,
-        # so the reset is logged as "Uncaught exception" and final_callback is never called: the fetch hangs.
-        # Hand the error to _handle_exception instead, which resolves the fetch with it.
-        if self.final_callback is not None:
-            error = self.stream.error or HTTPStreamClosedError("Connection closed")
-            self._handle_exception(type(error), error, error.__traceback__)
-
-
-class DownloadClient(SimpleAsyncHTTPClient):
-    """simple_httpclient whose connections can be found (and closed) by the Transfer that opened them."""
-
-    def _connection_class(self) -> type:
-        return _Connection
-
-
-def make_client() -> DownloadClient:
-    # max_clients: the engine already limits concurrency, and tornado's own queue would count queue time
-    # against timeouts. max_body_size: tornado caps even streamed bodies (100 MiB by default).
-    return DownloadClient(force_instance=True, max_clients=1_000_000, resolver=NumericResolver(), max_body_size=1 << 62)
+def make_client() -> ConnectionPool:
+    return ConnectionPool()
 
 
 @dataclass
@@ -131,8 +72,14 @@ class Response:
     body_bytes: int = 0
 
 
+class _StoppedError(Exception):
+    """Internal: the transfer was aborted while waiting; run() reports what abort() recorded."""
+
+
 def describe_error(exc: BaseException, timeouts: Timeouts) -> TransferError:
-    """Plain words (and retryable or not) for what a failed fetch raised."""
+    """Plain words (and retryable or not) for what a failed exchange raised."""
+    if isinstance(exc, StreamClosedError) and exc.real_error is not None:
+        exc = exc.real_error
     if isinstance(exc, TransferError):
         return exc
     if isinstance(exc, ssl.SSLCertVerificationError):
@@ -143,20 +90,18 @@ def describe_error(exc: BaseException, timeouts: Timeouts) -> TransferError:
         )
     if isinstance(exc, ssl.SSLError):
         return TransferError(f"the TLS handshake failed ({exc.reason or exc})", retryable=True)
-    if isinstance(exc, HTTPTimeoutError):
-        return TransferError(f"no connection within {timeouts.connect:g} s (connect timeout)", retryable=True)
     if isinstance(exc, ConnectionRefusedError):
         return TransferError("the connection was refused (is the server up?)", retryable=True)
     if isinstance(exc, socket.gaierror):
         return TransferError(f"the host name could not be resolved ({exc.strerror})", retryable=True)
     if isinstance(exc, ConnectionResetError | BrokenPipeError):
         return TransferError("the connection was reset by the server", retryable=True)
-    if isinstance(exc, HTTPStreamClosedError | StreamClosedError):
+    if isinstance(exc, StreamClosedError):
         return TransferError("the server closed the connection before the end of the file", retryable=True)
+    if isinstance(exc, UnsatisfiableReadError):
+        return TransferError(f"the server sent a malformed response (headers over {MAX_HEAD} bytes)", retryable=True)
     if isinstance(exc, HTTPInputError):
         return TransferError(f"the server sent a malformed response ({exc})", retryable=True)
-    if isinstance(exc, HTTPClientError):
-        return TransferError(f"the request failed ({exc})", retryable=True)
     if isinstance(exc, OSError):
         return TransferError(f"network error: {exc.strerror or exc}", retryable=True)
     return TransferError(f"unexpected error: {exc!r}", retryable=True)
@@ -174,27 +119,29 @@ class Transfer:
 
     def __init__(
         self,
-        client: DownloadClient,
+        pool: ConnectionPool,
         url: str,
         headers: dict[str, str],
         *,
         timeouts: Timeouts,
         on_headers: Callable[[Response], None],
-        on_chunk: Callable[[bytes], Awaitable[None] | None],
+        on_chunk: Callable[[memoryview], Awaitable[None] | None],
         on_abort: Callable[[], None] = lambda: None,
         ssl_context: ssl.SSLContext | None = None,
+        read_size: Callable[[], int] | None = None,
     ) -> None:
         self.url = url
-        self._client = client
+        self._pool = pool
         self._headers = headers
         self._timeouts = timeouts
         self._on_headers = on_headers
         self._on_chunk_cb = on_chunk
         self._on_abort = on_abort
         self._ssl_context = ssl_context
+        self._read_size = read_size or (lambda: READ_CHUNK)
         self._loop = asyncio.get_running_loop()
         self._stream: IOStream | None = None
-        self._connection: HTTP1Connection | None = None
+        self._buffer: memoryview | None = None
         self._error: TransferError | None = None
         self.aborted = False
         self.response: Response | None = None
@@ -216,24 +163,210 @@ class Transfer:
         self.aborted = True
         self._error = error
         if self._stream is not None:
-            self._stream.close()
+            self._pool.forget(self._stream)  # ends any read, write or connect waiting on it
         if not self._stopped.done():
-            self._stopped.set_result(None)  # run() returns now, even while still connecting
+            self._stopped.set_result(None)  # run() returns now, even while resolving or in a TLS handshake
         self._on_abort()
 
-    # --- tornado callbacks -------------------------------------------------------------------------
+    # --- the request -------------------------------------------------------------------------------
 
-    def set_chunk_size(self, size: int) -> None:
-        """Deliver the body in pieces of at most size bytes (small under a speed limit, so it holds smoothly)."""
-        if self._connection is not None:
-            self._connection.params.chunk_size = size
-
-    def _attach(self, stream: IOStream, connection: HTTP1Connection) -> None:
-        self._stream = stream
-        self._connection = connection
-        self.connected_at = self.last_activity = self._loop.time()
+    async def run(self) -> Response:
+        """Send the request and stream the body; returns the Response or raises TransferError."""
+        self._arm()
+        failure: BaseException | None = None
+        try:
+            await self._exchange()
+        except asyncio.CancelledError:
+            self.abort()
+            raise
+        except _StoppedError:
+            pass
+        except Exception as exc:
+            failure = exc
+        finally:
+            if self._watchdog is not None:
+                self._watchdog.cancel()
+                self._watchdog = None
+            if self._stream is not None and (self.aborted or failure is not None):
+                self._pool.forget(self._stream)
         if self.aborted:
-            stream.close()
+            if self._error is not None:
+                raise self._error
+            if self.response is None:
+                raise TransferError("the download was stopped before the server answered", retryable=True)
+            return self.response
+        if failure is not None:
+            if self.response is None and isinstance(failure, StreamClosedError) and failure.real_error is None:
+                raise TransferError("the server closed the connection without answering", retryable=True)
+            raise describe_error(failure, self._timeouts)
+        assert self.response is not None
+        self.response.complete = True
+        return self.response
+
+    async def _exchange(self) -> None:
+        try:
+            origin = parse_url(self.url)
+        except ValueError as exc:
+            raise TransferError(f"cannot download {self.url!r}: {exc}", retryable=False) from None
+        request = request_bytes(origin, {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **self._headers})
+        key = (*origin.key, id(self._ssl_context) if origin.scheme == "https" else 0)
+        stream, reused = await self._connect(origin, key, reuse=True)
+        try:
+            await self._converse(stream, request, key)
+            return
+        except StreamClosedError:
+            if not reused or self.response is not None or self.aborted:
+                raise
+        # The server closed this idle connection before we used it (its keep-alive timeout): ask on a new one.
+        self._pool.forget(stream)
+        self._stream = None
+        stream, _ = await self._connect(origin, key, reuse=False)
+        await self._converse(stream, request, key)
+
+    async def _wait(self, future: asyncio.Future[Any], deadline: float) -> Any:
+        """The future's result, unless the transfer is aborted first (_StoppedError) or the connect deadline passes."""
+        await asyncio.wait([future, self._stopped], timeout=max(0.0, deadline - self._loop.time()),
+                           return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+        if future.done():
+            return future.result()
+        future.add_done_callback(_consume)
+        future.cancel()
+        if self.aborted:
+            raise _StoppedError
+        raise TransferError(f"no connection within {self._timeouts.connect:g} s (connect timeout)", retryable=True)
+
+    async def _connect(self, origin: Origin, key: tuple[Any, ...], *, reuse: bool) -> tuple[IOStream, bool]:
+        """An idle connection to origin from the pool (if reuse), else a new one (TCP, then TLS for https)."""
+        stream = self._pool.take_idle(key) if reuse else None
+        if stream is not None:
+            self._stream = stream
+            self.connected_at = self.last_activity = self._loop.time()
+            return stream, True
+        deadline = self._loop.time() + self._timeouts.connect
+        numeric = numeric_address(origin.host, origin.port)
+        if numeric is not None:
+            addresses = [numeric]
+        else:
+            found = self._loop.run_in_executor(
+                None, socket.getaddrinfo, origin.host, origin.port, 0, socket.SOCK_STREAM
+            )
+            addresses = [(info[0], info[4]) for info in await self._wait(found, deadline)]
+        failure: BaseException | None = None
+        for family, address in addresses:
+            stream = self._stream = self._pool.new_stream(family)
+            try:
+                await self._wait(stream.connect(address), deadline)
+            except StreamClosedError as exc:
+                self._pool.forget(stream)
+                if self.aborted:
+                    raise _StoppedError from None
+                failure = exc
+                continue
+            except BaseException:
+                self._pool.forget(stream)
+                raise
+            if origin.scheme == "https":
+                context = self._pool.tls_context(self._ssl_context)
+                # start_tls takes the socket away from the plain stream, which must then never be closed (its
+                # close would fail); a failed or cancelled handshake closes the TLS stream itself.
+                self._stream = None
+                self._pool.detach(stream)
+                handshake = stream.start_tls(False, ssl_options=context, server_hostname=origin.host)
+                stream = self._stream = self._pool.attach(await self._wait(handshake, deadline))
+            self.connected_at = self.last_activity = self._loop.time()
+            return stream, False
+        assert failure is not None
+        raise failure
+
+    async def _converse(self, stream: IOStream, request: bytes, key: tuple[Any, ...]) -> None:
+        stream.write(request)  # a failed write closes the stream: the read below reports it
+        while True:
+            head = await stream.read_until_regex(b"\r?\n\r?\n", max_bytes=MAX_HEAD)
+            code, reason, version, headers = parse_head(head)
+            if code == 101 or not 100 <= code < 200:
+                break  # 1xx: an interim answer, the real one follows
+        length, chunked = body_length(code, headers)
+        self._headers_arrived(code, reason, headers)
+        if self.aborted:
+            return
+        if chunked:
+            await self._chunked(stream)
+        elif length is not None:
+            await self._fixed(stream, length)
+        else:
+            await self._until_close(stream)
+        if self._gone():
+            return
+        self._stream = None
+        if (chunked or length is not None) and keeps_alive(version, headers):
+            self._pool.give_back(key, stream)
+        else:
+            self._pool.forget(stream)
+
+    def _view(self, wanted: int) -> memoryview:
+        if self._buffer is None or len(self._buffer) < min(wanted, READ_CHUNK):
+            self._buffer = memoryview(bytearray(max(1, min(wanted, READ_CHUNK))))
+        return self._buffer
+
+    async def _read(self, stream: IOStream, view: memoryview) -> int:
+        """Read what is there (at most len(view) bytes) into view, waiting for at least one byte."""
+        read = cast("asyncio.Future[int]", stream.read_into(_writable(view), partial=True))
+        if read.done():
+            # The bytes were already there and awaiting a done future does not yield: on a fast link one download
+            # would keep the loop for a whole file (hundreds of ms of loop lag). Let the loop go round once.
+            await asyncio.sleep(0)
+        return await read
+
+    async def _fixed(self, stream: IOStream, remaining: int) -> None:
+        view = self._view(remaining)
+        while remaining > 0:
+            n = await self._read(stream, view[: min(remaining, len(view), self._read_size())])
+            remaining -= n
+            pending = self._chunk(view[:n])
+            if pending is not None:
+                await pending
+            if self.aborted:
+                return
+
+    async def _chunked(self, stream: IOStream) -> None:
+        while True:
+            line = await stream.read_until(b"\r\n", max_bytes=1024)
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise HTTPInputError(f"malformed chunk size line {bytes(line[:40])!r}") from None
+            if size < 0:
+                raise HTTPInputError(f"malformed chunk size line {bytes(line[:40])!r}")
+            if size == 0:
+                while await stream.read_until(b"\r\n", max_bytes=MAX_HEAD) != b"\r\n":
+                    pass  # trailer fields: not used
+                return
+            await self._fixed(stream, size)
+            if self.aborted:
+                return
+            if await stream.read_bytes(2) != b"\r\n":
+                raise HTTPInputError("a chunk of the body did not end with CRLF")
+
+    async def _until_close(self, stream: IOStream) -> None:
+        """No length announced: the body ends when the server closes the connection cleanly."""
+        view = self._view(READ_CHUNK)
+        while True:
+            try:
+                n = await self._read(stream, view[: min(len(view), self._read_size())])
+            except StreamClosedError as exc:
+                if exc.real_error is not None or self.aborted:
+                    raise
+                return
+            pending = self._chunk(view[:n])
+            if pending is not None:
+                await pending
+            if self.aborted:
+                return
+
+    def _gone(self) -> bool:
+        return self.aborted  # a call, so the type checker does not assume an earlier check still holds
+
+    # --- callbacks to the engine -------------------------------------------------------------------
 
     def _headers_arrived(self, code: int, reason: str, headers: HTTPHeaders) -> None:
         if self.aborted:
@@ -244,12 +377,10 @@ class Transfer:
             self._on_headers(self.response)
         except TransferError as exc:
             self.abort(exc)
-        except Exception as exc:  # never let tornado log it as uncaught: it becomes this transfer's error
+        except Exception as exc:  # a bug in a callback: this transfer's error, not a crash of the exchange
             self.abort(describe_error(exc, self._timeouts))
 
-    def _chunk(self, chunk: bytes) -> Awaitable[None] | None:
-        if self.aborted:
-            raise HTTPInputError("download stopped")  # tornado closes the connection quietly (INFO log)
+    def _chunk(self, chunk: memoryview) -> Awaitable[None] | None:
         self.last_activity = self._loop.time()
         self._window_bytes += len(chunk)
         if self.response is not None:
@@ -258,13 +389,13 @@ class Transfer:
             pending = self._on_chunk_cb(chunk)
         except TransferError as exc:
             self.abort(exc)
-            raise HTTPInputError("download stopped") from None
+            return None
         if pending is None:
             return None
         return self._guard(pending)
 
     async def _guard(self, pending: Awaitable[None]) -> None:
-        # Until pending resolves tornado reads nothing more: the stream is held by us (our own speed limit, or
+        # Until pending resolves nothing more is read: the stream is held by us (our own speed limit, or
         # preparing the .part), not by the server, so the idle and low-speed clocks stop meanwhile.
         self._held_since = self._loop.time()
         try:
@@ -275,8 +406,6 @@ class Transfer:
             self.abort(describe_error(exc, self._timeouts))
         finally:
             self._release()
-        if self.aborted:
-            raise HTTPInputError("download stopped")
 
     def _release(self) -> None:
         """The hold is over: move the idle and low-speed clocks on by its length, as if it never happened."""
@@ -322,62 +451,13 @@ class Transfer:
         step = max(0.02, min(0.25, t.idle / 4, t.first_byte / 4))
         self._watchdog = self._loop.call_later(step, self._check)
 
-    # --- the request -------------------------------------------------------------------------------
 
-    async def run(self) -> Response:
-        """Send the request and stream the body; returns the Response or raises TransferError."""
-        request = HTTPRequest(
-            self.url,
-            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **self._headers},
-            follow_redirects=False,
-            decompress_response=False,
-            connect_timeout=self._timeouts.connect,
-            request_timeout=0,  # no total limit: the watchdog handles each phase
-            streaming_callback=self._chunk,  # tornado awaits what this returns (flow control)
-            validate_cert=True,
-            ssl_options=self._ssl_context,
-        )
-        request.squall_transfer = self  # type: ignore[attr-defined]  # read back by _Connection
-        future = self._client.fetch(request, raise_error=False)
-        # The fetch's own future is resolved by tornado, possibly after we stopped waiting; retrieve its outcome
-        # so nothing is logged as never retrieved, and never cancel it: tornado logs an ERROR ("Exception after
-        # Future was cancelled") when it then tries to set the error of a cancelled future.
-        future.add_done_callback(_consume)
-        self._arm()
-        failure: BaseException | None = None
-        result: HTTPResponse | None = None
-        try:
-            waiters: list[asyncio.Future[Any]] = [future, self._stopped]
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-            if future.done():
-                result = future.result()
-        except asyncio.CancelledError:
-            self.abort()
-            raise
-        except Exception as exc:
-            failure = exc
-        finally:
-            if self._watchdog is not None:
-                self._watchdog.cancel()
-                self._watchdog = None
-        if self.aborted:
-            if self._error is not None:
-                raise self._error
-            if self.response is None:
-                raise TransferError("the download was stopped before the server answered", retryable=True)
-            return self.response
-        if failure is None and result is not None and result.code == 599:
-            failure = result.error
-        if failure is not None:
-            if self.response is None and isinstance(failure, HTTPStreamClosedError | StreamClosedError):
-                raise TransferError("the server closed the connection without answering", retryable=True)
-            raise describe_error(failure, self._timeouts)
-        if self.response is None:
-            raise TransferError("the server's answer had no status line", retryable=True)
-        self.response.complete = True
-        return self.response
+def _writable(view: memoryview) -> bytearray:
+    # IOStream.read_into documents "a writable buffer" but annotates bytearray; a memoryview slice works and
+    # spares a copy.
+    return cast(bytearray, view)
 
 
-def _consume(future: asyncio.Future[HTTPResponse]) -> None:
+def _consume(future: asyncio.Future[Any]) -> None:
     if not future.cancelled():
         future.exception()

@@ -319,7 +319,7 @@ class Hasher:
             self._sha.update(data)
             self.hashed += len(data)
 
-    def feed(self, data: bytes, offset: int) -> None:
+    def feed(self, data: bytes | memoryview, offset: int) -> None:
         """A chunk just written at offset: hash it now if inline and it continues the hashed prefix."""
         if self.inline and offset == self.hashed and self._job is None:
             self._sha.update(data)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from core.downloads.attempt import Run
 
 INLINE_HASH_MAX = 4 * 1024 * 1024  # files up to this size are hashed chunk by chunk on the loop
+MIN_LIMITED_READ = 16 * 1024  # under a speed limit: reads of 50 ms worth, but never tinier than this
 
 
 class Writer:
@@ -44,7 +45,6 @@ class Writer:
         self.restart = False
         self.split = False
         self.stop_at_end = False
-        self.throttled = False
 
     async def prepare(self) -> None:
         """Before the first byte: reserve or reopen the .part, restart or split it, record the name."""
@@ -101,17 +101,17 @@ class Writer:
             run = self.run
             raise run.error or TransferError(f"stopped ({run.intent or 'aborted'})", retryable=True)
 
-    def on_chunk(self, chunk: bytes) -> Awaitable[None] | None:
+    def on_chunk(self, chunk: memoryview) -> Awaitable[None] | None:
         pending = self._write(chunk) if self.prepared else self._prepare_then_write(chunk)
         return None if pending is None else self.run.hold(pending)
 
-    async def _prepare_then_write(self, chunk: bytes) -> None:
+    async def _prepare_then_write(self, chunk: memoryview) -> None:
         await self.prepare()
         pending = self._write(chunk)
         if pending is not None:
             await pending
 
-    def _write(self, chunk: bytes) -> Awaitable[None] | None:
+    def _write(self, chunk: memoryview) -> Awaitable[None] | None:
         run, segment = self.run, self.segment
         assert run.part is not None
         end = segment.end
@@ -135,19 +135,24 @@ class Writer:
         bucket = run.svc.bucket(run.item)
         limiter = run.svc.limiter
         if bucket is None and limiter.bucket.rate <= 0:
-            if self.throttled and self.transfer is not None:
-                self.throttled = False
-                self.transfer.set_chunk_size(READ_CHUNK)  # the limit was lifted
             return None
         buckets = (limiter.bucket,) if bucket is None else (limiter.bucket, bucket)
-        rate = min(b.rate for b in buckets if b.rate > 0)
-        if self.transfer is not None:  # 50 ms worth per piece: the limit holds without 256 KiB steps
-            self.throttled = True
-            self.transfer.set_chunk_size(max(16 * 1024, min(READ_CHUNK, int(rate / 20))))
         tickets = [(b, b.consume(len(chunk))) for b in buckets]
         if max(b.wait_for(ticket) for b, ticket in tickets) <= 0:
             return None
         return self._throttle(tickets, self.transfer)
+
+    def read_size(self) -> int:
+        """How much the next socket read may take: READ_CHUNK, or 50 ms worth under a speed limit (asked before
+        every read)."""
+        run = self.run
+        rate = run.svc.limiter.bucket.rate
+        bucket = run.svc.bucket(run.item)
+        if bucket is not None and bucket.rate > 0 and (rate <= 0 or bucket.rate < rate):
+            rate = bucket.rate
+        if rate <= 0:
+            return READ_CHUNK
+        return max(MIN_LIMITED_READ, min(READ_CHUNK, int(rate / 20)))
 
     async def _throttle(self, tickets: list[Ticket], transfer: Transfer | None) -> None:
         # The transfer's own abort flag counts too: an abort that is not the run's (its task cancelled, its

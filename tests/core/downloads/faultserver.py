@@ -22,6 +22,9 @@ Routes (NAME is a file added with `add`):
     /loop                 302 to itself
     /to-ftp               302 to ftp://127.0.0.1/file
     /redirect/NAME        302 to /f/NAME
+    /ka/NAME              tornado's own keep-alive answer (HTTP/1.1, Content-Length); notes each connection
+    /kaclose/NAME         a keep-alive answer (no `Connection: close`); the next request on that connection is
+                          read and dropped: the server closes without answering (as after its idle timeout)
 """
 
 from __future__ import annotations
@@ -69,6 +72,8 @@ class ServerState:
     streams: set[IOStream] = field(default_factory=set)
     active: int = 0
     gzip_body: bytes = b""
+    connections: list[object] = field(default_factory=list)  # distinct connections /ka/ requests came on
+    dropped: int = 0  # requests /kaclose/ read and left unanswered
 
     def etag(self, name: str) -> str:
         digest = hashlib.sha256(self.files[name]).hexdigest()[:16]
@@ -101,9 +106,11 @@ class RawHandler(RequestHandler):
     async def respond(self, stream: IOStream, *args: str) -> None:
         raise NotImplementedError
 
-    @staticmethod
-    async def send_head(stream: IOStream, code: int, reason: str, headers: dict[str, str]) -> None:
-        lines = [f"HTTP/1.1 {code} {reason}", "Connection: close", *(f"{k}: {v}" for k, v in headers.items())]
+    keep_alive_header = False  # say nothing about closing (the client may think it can reuse the connection)
+
+    async def send_head(self, stream: IOStream, code: int, reason: str, headers: dict[str, str]) -> None:
+        close = [] if self.keep_alive_header else ["Connection: close"]
+        lines = [f"HTTP/1.1 {code} {reason}", *close, *(f"{k}: {v}" for k, v in headers.items())]
         await stream.write(("\r\n".join(lines) + "\r\n\r\n").encode("utf-8"))  # raw UTF-8, as some servers send
 
     async def serve_file(
@@ -288,6 +295,32 @@ class RedirectRoute(RawHandler):
         await self.send_head(stream, 302, "Found", {"Location": target, "Content-Length": "0"})
 
 
+class KeepAliveRoute(RequestHandler):
+    """Not detached: tornado's HTTP/1.1 server keeps the connection open for the next request."""
+
+    def initialize(self, state: ServerState) -> None:
+        self.state = state
+
+    def get(self, name: str) -> None:
+        state = self.state
+        state.hits[self.request.path] += 1
+        connection = self.request.connection
+        stream = getattr(connection, "stream", connection)
+        if not any(stream is seen for seen in state.connections):
+            state.connections.append(stream)
+        self.set_header("ETag", state.etag(name))
+        self.write(state.files[name])
+
+
+class ClosingKeepAliveRoute(RawHandler):
+    keep_alive_header = True
+
+    async def respond(self, stream: IOStream, name: str) -> None:
+        await self.serve_file(stream, name)
+        await stream.read_until(b"\r\n\r\n")  # the client reused the connection: close it unanswered
+        self.state.dropped += 1
+
+
 def make_app(state: ServerState) -> Application:
     routes = [
         (r"/f/([^/]+)", FileRoute),
@@ -308,6 +341,8 @@ def make_app(state: ServerState) -> Application:
         (r"/loop", RedirectRoute),
         (r"/to-ftp", RedirectRoute),
         (r"/redirect/([^/]+)", RedirectRoute),
+        (r"/ka/([^/]+)", KeepAliveRoute),
+        (r"/kaclose/([^/]+)", ClosingKeepAliveRoute),
     ]
     return Application([(pattern, handler, {"state": state}) for pattern, handler in routes])
 
