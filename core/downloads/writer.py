@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from core.downloads.attempt import Run
 
 INLINE_HASH_MAX = 4 * 1024 * 1024  # files up to this size are hashed chunk by chunk on the loop
-MIN_LIMITED_READ = 16 * 1024  # under a speed limit: reads of 50 ms worth, but never tinier than this
+MIN_LIMITED_READ = 4 * 1024  # under a speed limit: reads of 50 ms worth, but never tinier than this
 
 
 class Writer:
@@ -143,8 +143,11 @@ class Writer:
         return self._throttle(tickets, self.transfer)
 
     def read_size(self) -> int:
-        """How much the next socket read may take: READ_CHUNK, or 50 ms worth under a speed limit (asked before
-        every read)."""
+        """How much the next socket read may take: READ_CHUNK, or 50 ms worth under a speed limit.
+
+        Asked before every read, so a limit shapes the very first read of a connection and the first read after
+        it is set (a 256 KiB read at 4 KiB/s would hold everything back for a minute with nothing to show).
+        """
         run = self.run
         rate = run.svc.limiter.bucket.rate
         bucket = run.svc.bucket(run.item)

@@ -106,8 +106,8 @@ def test_an_aborted_run_ends_its_wait_on_the_speed_limit_at_once(
         await engine.start()
         try:
             download_id = engine.add(server.url(f"/throttle/slow.bin?bps={SERVER_BPS}"))
-            # 16 KiB taken at 1 KiB/s: the transfer now waits on the limit for about 15 s.
-            await wait_until(lambda: engine.get(download_id).received >= 16 * 1024, what="the limit to hold")
+            # The first read takes 4 KiB (50 ms worth, but at least 4 KiB) at 1 KiB/s: the transfer now waits ~4 s.
+            await wait_until(lambda: engine.get(download_id).received >= 4 * 1024, what="the limit to hold")
             assert len(_connections(engine)) == 1
             if how == "aborted by its transfer's watchdog":
                 # The watchdog no longer fires during such a wait; abort the transfer the way it did, which leaves
@@ -124,3 +124,52 @@ def test_an_aborted_run_ends_its_wait_on_the_speed_limit_at_once(
             await engine.stop(2)
 
     aloop.run(scenario(), timeout=20)
+
+
+@pytest.mark.parametrize("when", ["set before the download starts", "set mid-download"])
+def test_under_a_low_limit_every_read_is_small_so_progress_shows_every_second(
+    aloop: LoopRunner, server: FaultServer, make_engine: Any, recorder: Recorder, when: str
+) -> None:
+    # At 4 KiB/s a 256 KiB read (the unlimited size) would be paid for over a minute with nothing to show; even a
+    # 16 KiB one would take 4 s. Reads are 50 ms worth (at least 4 KiB) from the first read a limit applies to. The
+    # server sends 2,000 bytes every 50 ms, so the read already in flight when the limit is set is small too (that
+    # one read cannot be shrunk; its bytes are paid for at the new rate).
+    low = 4096
+    server.add("crawl.bin", 1_000_000)
+    before = when == "set before the download starts"
+    steps: list[int] = []
+
+    async def scenario() -> None:
+        engine = make_engine(
+            rate_limit=low if before else 0, timeouts=Timeouts(connect=2, first_byte=2, idle=30, low_speed_time=0)
+        )
+        await engine.start()
+        try:
+            download_id = engine.add(server.url("/throttle/crawl.bin?bps=40000"))
+            await wait_until(lambda: engine.get(download_id).received > 0, what="the first bytes")
+            if not before:
+                engine.set_rate_limit(low)
+                seen = engine.get(download_id).received
+                # The read in flight when the limit came may be bigger; wait until it is counted.
+                await wait_until(lambda: engine.get(download_id).received > seen, what="the read in flight")
+            last = engine.get(download_id).received
+            if before:
+                steps.append(last)
+            start = time.monotonic()
+
+            def sample() -> bool:
+                nonlocal last
+                now = engine.get(download_id).received
+                if now != last:
+                    steps.append(now - last)
+                    last = now
+                return time.monotonic() - start >= 3.2  # an observation window, not synchronisation
+
+            await wait_until(sample, timeout=5, what="the observation window")
+            assert engine.get(download_id).state is State.DOWNLOADING
+        finally:
+            await engine.stop(2)
+
+    aloop.run(scenario(), timeout=20)
+    assert len(steps) >= 3, f"progress at least about once a second at 4 KiB/s, saw steps {steps}"
+    assert max(steps) <= 4096, f"each read is 50 ms worth (at least 4 KiB), saw steps {steps}"
