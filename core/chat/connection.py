@@ -16,7 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.iostream import StreamClosedError
@@ -82,7 +82,9 @@ class Inflight:
         self._running: set[asyncio.Future[Any]] = set()
 
     async def run(self, operation: Awaitable[T], abandon: Callable[[T], None] | None = None) -> T:
-        future: asyncio.Future[T] = asyncio.ensure_future(operation)
+        if not asyncio.isfuture(operation):  # a coroutine would need a task, and only a Supervisor starts those
+            raise TypeError("Inflight.run takes the future tornado returns, not a coroutine")
+        future = cast("asyncio.Future[T]", operation)
         self._running.add(future)
         future.add_done_callback(self._running.discard)
         try:
