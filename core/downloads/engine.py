@@ -9,6 +9,7 @@ methods that return at once; their outcome arrives as snapshots. Must not import
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import sqlite3
 import ssl
@@ -16,6 +17,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from core.downloads.attempt import Run, Services
 from core.downloads.errors import (
@@ -36,7 +38,7 @@ from core.downloads.scheduler import Scheduler
 from core.downloads.store import Store, folder_key
 from core.downloads.urls import check_sha256, host_of, split_checksum
 from core.downloads.wire import ConnectionPool
-from core.supervisor import Supervisor
+from core.supervisor import REGISTRY, Supervisor
 
 log = logging.getLogger("squall.downloads")
 MAX_CONCURRENCY = 64
@@ -447,6 +449,7 @@ class DownloadEngine:
             run.task = self._supervisor.start(
                 self._drive(run), name=f"download:{item.id}", what=f"download {item.id} from {item.host}"
             )
+            run.task.add_done_callback(functools.partial(self._task_ended, run))
 
     async def _drive(self, run: Run) -> None:
         """One attempt, then what its outcome means: done, retry later, restart now, or failed."""
@@ -456,6 +459,12 @@ class DownloadEngine:
         try:
             await run.execute()
         except asyncio.CancelledError:
+            if run.intent is None and not self._stopping:
+                # Cancelled from outside the engine (the Tasks tab): end as a pause would, and say why. Queued
+                # again, it would start over at once; the user asked for it to stop.
+                self._paused_from_outside(run, asyncio.current_task())
+                await self._release(run)
+                raise
             if run.intent in (None, "stop"):
                 item.state = State.QUEUED  # interrupted by shutdown: comes back queued next time
                 item.error = "interrupted; it resumes when downloads start again"
@@ -473,6 +482,24 @@ class DownloadEngine:
             # resume() or retry() arrived while this run was winding down: it could not queue the item then.
             self._scheduler.push(item.id, item.host)
             self._pump()
+
+    def _paused_from_outside(self, run: Run, task: asyncio.Task[Any] | None) -> None:
+        item = run.item
+        run.intent = "pause"  # close() keeps and syncs the .part; nothing below treats it as a failure
+        why = (REGISTRY.cancel_reason(task) if task is not None else None) or "its task was cancelled"
+        item.next_try_at = None
+        self._set(item, State.PAUSED, error=f"paused: {why}; resume it to continue")
+        log.info("download %s paused: %s", item.id, why)
+
+    def _task_ended(self, run: Run, task: asyncio.Task[None]) -> None:
+        """A run's task is done: if it was cancelled before it ever ran, _drive's cleanup never happened."""
+        if self._runs.get(run.item.id) is not run or self._stopping:
+            return  # it cleaned up after itself (or stop() does it)
+        self._paused_from_outside(run, task)
+        self._runs.pop(run.item.id)
+        self._scheduler.give(run.item.host)  # nothing was opened: no connection, no .part, no spare slot
+        self._store.save(run.item)
+        self._pump()
 
     async def _release(self, run: Run) -> None:
         """Close what a run opened (after a last checkpoint), give back its slot, start the next download."""
