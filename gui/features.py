@@ -1,15 +1,14 @@
 """The window's three features, each a core component (or several) plus the panel that shows it.
 
 This is the one place that wires a feature into the window: its tab, the core parts to start and stop, the
-status-bar widgets. Each feature's issue replaces its placeholder function body and touches nothing else here.
+status-bar widgets. Each feature has one function here; its panel and models live in gui/<feature>/.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QWidget
 
 from core.app import AppCore, Component
 from core.downloads import DownloadEngine
@@ -40,14 +39,6 @@ class Feature:
     components: list[Component] = field(default_factory=list)
     start_rank: int = 50
     status_widgets: list[QWidget] = field(default_factory=list)
-
-
-def placeholder(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    label.setWordWrap(True)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    return label
 
 
 def downloads_feature(core: AppCore) -> Feature:

@@ -9,6 +9,7 @@ Qt never quits under a pending coroutine: setQuitOnLastWindowClosed(False) and m
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -65,6 +66,9 @@ async def run_window(app: QApplication, core: AppCore) -> int:
     window = MainWindow(core.settings, core.profile.name, core.profile.auto, features)
     window.quit_requested.connect(quit_requested.set)
     window.show()
+    # Everything built so far lives until quit: move it out of the collector's sight, so a full collection does
+    # not walk it (one took 26 ms on the loop in the Chat tab's benchmark).
+    gc.freeze()
     # Announce readiness once Qt has processed the show and first paint events.
     QTimer.singleShot(0, lambda: log.info("window ready: %s", window.windowTitle()))
 
@@ -76,6 +80,7 @@ async def run_window(app: QApplication, core: AppCore) -> int:
     window.allow_close()
     window.close()
     window.deleteLater()
+    gc.unfreeze()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.remove_signal_handler(signum)
     return 0

@@ -29,7 +29,6 @@ from typing import Any
 
 from tornado.httpclient import AsyncHTTPClient
 
-from core.chat.client_errors import ChatInputError, HubAuthError
 from core.chat.connection import (
     HubUnreachableError,
     Inflight,
@@ -40,7 +39,7 @@ from core.chat.connection import (
     passphrases_for,
     sign_in,
 )
-from core.chat.errors import NickError
+from core.chat.errors import ChatInputError, HubAuthError, NickError
 from core.chat.ledger import Ledger, parse_message
 from core.chat.pacing import Backoff, Pacer
 from core.chat.protocol import CLOSE_GOING_AWAY, HISTORY_MAX, LOBBY, MAX_TEXT_CHARS, nick_problem, room_problem

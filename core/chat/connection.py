@@ -22,7 +22,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.iostream import StreamClosedError
 from tornado.websocket import WebSocketClientConnection, WebSocketClosedError, websocket_connect
 
-from core.chat.client_errors import HubAuthError, NickRefusedError
+from core.chat.errors import HubAuthError, NickRefusedError
 from core.chat.hub.files import local_passphrase
 from core.chat.preferences import parse_address
 from core.chat.updates import Target

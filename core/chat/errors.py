@@ -7,6 +7,10 @@
         │   ├── HubBindError           the address or port cannot be listened on
         │   └── HubConfigError         an option has a value the hub cannot use (says which and why)
         │       └── PassphraseRequiredError  a non-loopback address was asked for without a passphrase
+        ├── ClientError                base of the chat client's errors (the Chat tab shows them as they are)
+        │   ├── ChatInputError         something the user typed cannot be sent or used (text, room, address)
+        │   └── HubAuthError           a hub refused the passphrase (or the nick): retries stop until the user acts
+        │       └── NickRefusedError   the hub refused the nick (the message says which rule it broke)
         ├── NickError                  a nick breaks the nick rules (1-32 printable characters, no edge spaces)
         └── FrameError                 a client frame broke protocol v1; carries the error code sent back
 
@@ -74,3 +78,27 @@ class FrameError(ChatError):
         self.code = code
         self.room = room
         self.cid = cid
+
+
+class ClientError(ChatError):
+    """Base of the chat client's errors."""
+
+
+class ChatInputError(ClientError):
+    """Input that cannot be used: an empty or over-long message, a bad room name, a malformed hub address."""
+
+
+class HubAuthError(ClientError):
+    """The hub refused to sign us in; retrying with the same passphrase would only be refused again.
+
+    Attributes:
+        address: the hub's HOST:PORT.
+    """
+
+    def __init__(self, address: str, message: str) -> None:
+        super().__init__(message)
+        self.address = address
+
+
+class NickRefusedError(HubAuthError):
+    """The hub refused the nick itself (protocol v1's nick rules)."""

@@ -14,8 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.chat.client_errors import ChatInputError
-from core.chat.errors import NickError
+from core.chat.errors import ChatInputError, NickError
 from core.chat.hub.config import DEFAULT_PORT, is_loopback
 from core.chat.protocol import LOBBY, nick_problem, room_problem
 from core.chat.updates import Target

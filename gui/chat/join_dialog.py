@@ -10,7 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
-from core.chat.client_errors import ChatInputError
+from core.chat.errors import ChatInputError
 from core.chat.preferences import normalize_address
 
 

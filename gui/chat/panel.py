@@ -31,9 +31,8 @@ from PySide6.QtWidgets import (
 )
 
 from core.chat.client import ChatClient
-from core.chat.client_errors import ChatInputError
 from core.chat.display import status_words, tab_title, typing_words
-from core.chat.errors import NickError
+from core.chat.errors import ChatInputError, NickError
 from core.chat.hosting import Hosting, HostingState
 from core.chat.preferences import ChatPreferences, parse_address
 from core.chat.transcript import Transcript

@@ -21,7 +21,7 @@ import pytest
 from core import db
 from core.schema import PROFILE_MIGRATIONS
 from core.settings import Settings
-from tests.e2e.test_chat_keyboard import CONTROL, Keyboard
+from tests.e2e.xkeyboard import CONTROL, Keyboard
 from tests.e2e.xvfb import Instance, screenshot, xvfb
 from tests.helpers import free_port, wait_until_sync
 

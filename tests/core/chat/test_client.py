@@ -9,8 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from core.chat.client_errors import ChatInputError
-from core.chat.errors import NickError
+from core.chat.errors import ChatInputError, NickError
 from core.chat.outbox import Outbox
 from core.chat.updates import Delivery, LinkState
 from tests.core.chat.conftest import FAST, ChatRig, hub_rows, until

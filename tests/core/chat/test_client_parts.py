@@ -12,8 +12,7 @@ import pytest
 
 from core import db
 from core.chat.cache import HistoryCache
-from core.chat.client_errors import ChatInputError
-from core.chat.errors import NickError
+from core.chat.errors import ChatInputError, NickError
 from core.chat.ledger import Arrival, Ledger, parse_message
 from core.chat.outbox import Outbox
 from core.chat.pacing import Backoff, Pacer
