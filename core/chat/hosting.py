@@ -8,7 +8,9 @@ the same history, so ids continue and every client's replay with `since` and out
 If the port is taken by something else (the lock was free), Hosting steps back and tries again later.
 
 Share on LAN rebinds the running hub to all interfaces; the address to hand out and the passphrase are in the
-HostingState. Never logs the passphrase. No Qt.
+HostingState. The host records its sharing in the hub folder (lan-shared), and a take-over keeps it, so people
+on the LAN keep their hub when its host goes; a fresh start follows the user's own setting. Never logs the
+passphrase. No Qt.
 """
 
 from __future__ import annotations
@@ -35,6 +37,22 @@ log = logging.getLogger("squall.chat")
 LAN_HOST = "0.0.0.0"
 RETRY_FIRST = 2.0  # seconds before trying to host again after the port was taken by something else
 RETRY_CEILING = 60.0
+LAN_RECORD = "lan-shared"  # in the hub folder: "1" while the hub is shared on the LAN, "0" when not
+
+
+def read_lan_record(folder: Path) -> bool | None:
+    """Whether the hub in folder was last shared on the LAN; None when no host ever recorded it."""
+    try:
+        return (folder / LAN_RECORD).read_text(encoding="ascii").strip() == "1"
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def write_lan_record(folder: Path, shared: bool) -> None:
+    """Record the hub's LAN sharing in its folder, so whoever takes the hub over keeps it as it was."""
+    tmp = folder / f"{LAN_RECORD}.tmp"
+    tmp.write_text("1\n" if shared else "0\n", encoding="ascii")
+    tmp.replace(folder / LAN_RECORD)
 
 
 @dataclass(frozen=True)
@@ -187,7 +205,7 @@ class Hosting:
         except OSError as exc:
             self._emit(HostingState(False, self._state.address, problem=f"cannot use the hub folder: {exc.strerror}"))
             return
-        if lock.held and await self._host(lock):
+        if lock.held and await self._host(lock, self._share):
             return
         self._supervisor.start(
             self._stand_by(), name="chat:standby", what=f"take over the chat hub on port {self.port}"
@@ -216,11 +234,11 @@ class Hosting:
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         return lock.acquire()
 
-    async def _host(self, lock: HostingLock) -> bool:
+    async def _host(self, lock: HostingLock, share: bool) -> bool:
         """Run the hub with the lock already held; False (lock released) when the port is taken."""
-        host = LAN_HOST if self._share else self.host
+        host = LAN_HOST if share else self.host
         options: dict[str, object] = {"data_dir": self.folder, "host": host, "port": self.port, **self._hub_options}
-        if self._share:
+        if share:
             # Listening beyond loopback needs a passphrase on record: the folder's own, which local instances
             # read and LAN users are handed.
             options["passphrase"] = await asyncio.get_running_loop().run_in_executor(
@@ -242,15 +260,24 @@ class Hosting:
         self._hub = hub
         self._backoff.reset()
         log.info("hosting the chat hub on %s (folder %s)", hub.ws_url, self.folder)
+        await self._record_lan(share)
         self._emit(self._hosting_state(hub))
         return True
+
+    async def _record_lan(self, shared: bool) -> None:
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, write_lan_record, self.folder, shared)
+        except OSError as exc:  # the hub runs either way; only a later take-over would not know
+            log.error("cannot record the chat hub's LAN sharing in %s: %s", self.folder, exc.strerror)
 
     async def _stand_by(self) -> None:
         waiter = LockWaiter(self.folder)
         while True:
             lock = await waiter.wait()
             log.info("the chat hub's host went away; taking over on port %d", self.port)
-            if await self._host(lock):
+            # People on the LAN were handed this hub: keep it shared (or not) as its last host left it.
+            recorded = await asyncio.get_running_loop().run_in_executor(None, read_lan_record, self.folder)
+            if await self._host(lock, self._share if recorded is None else recorded):
                 return
             await asyncio.sleep(self._backoff.next())
 
@@ -264,6 +291,7 @@ class Hosting:
             log.info("cannot %s the chat hub: %s", "share" if on else "unshare", exc)
             self._emit(HostingState(True, self._state.address, hub.state().lan, problem=str(exc)))
             return
+        await self._record_lan(on)
         self._emit(self._hosting_state(hub))
 
     def _hosting_state(self, hub: Hub) -> HostingState:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from core.chat.hosting import Hosting, HostingState, LockWaiter
+from core.chat.hosting import Hosting, HostingState, LockWaiter, read_lan_record
 from core.chat.hub.files import HostingLock, local_passphrase
 from core.chat.pacing import Backoff
 from core.chat.updates import LinkState
@@ -187,6 +187,36 @@ def test_hosting_shared_from_the_start_uses_the_folder_passphrase(rig: ChatRig) 
             await rig.stop_client(client)
         finally:
             await host.stop(1.0)
+
+    rig.run(scenario)
+
+
+def test_a_take_over_keeps_the_hub_shared_as_its_last_host_left_it(rig: ChatRig) -> None:
+    async def scenario() -> None:
+        first_states, second_states, third_states = States(), States(), States()
+        first = hosting(rig, first_states, share_on_lan=True)
+        second = hosting(rig, second_states, share_on_lan=False)  # this profile never shared
+        await first.start()
+        await second.start()
+        try:
+            assert read_lan_record(rig.folder) is True
+            await first.stop(1.0)
+            await until(second_states.hosting, "the take-over")
+            assert second.hub is not None
+            assert second.hub.host == "0.0.0.0", "people on the LAN keep their hub"
+            assert second_states.last is not None
+            assert second_states.last.lan
+            await second.stop(1.0)
+            # A fresh start (nobody to take over from) follows the user's own setting instead.
+            third = hosting(rig, third_states, share_on_lan=False)
+            await third.start()
+            assert third.hub is not None
+            assert third.hub.host == "127.0.0.1"
+            assert read_lan_record(rig.folder) is False
+            await third.stop(1.0)
+        finally:
+            await first.stop(1.0)
+            await second.stop(1.0)
 
     rig.run(scenario)
 
