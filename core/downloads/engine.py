@@ -43,6 +43,8 @@ from core.supervisor import REGISTRY, Supervisor
 log = logging.getLogger("squall.downloads")
 MAX_CONCURRENCY = 64
 FAST_SYNC_BYTES = 64 * 1024 * 1024  # unsynced data a final sync at shutdown may flush within a short budget
+IO_THREADS = 4  # file opens, syncs, renames, closes
+HASH_THREADS = 1  # hashing files from the page cache (at nice 10)
 SnapshotCallback = Callable[[list[DownloadProgress]], None]
 
 
@@ -132,9 +134,9 @@ class DownloadEngine:
         """Restore the queue and history from SQLite (interrupted downloads come back queued) and begin."""
         self._wake = asyncio.Event()
         self._client = make_client()
-        self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="squall-downloads-io")
+        self._executor = ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="squall-downloads-io")
         self._hash_executor = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="squall-downloads-hash", initializer=lower_thread_priority
+            max_workers=HASH_THREADS, thread_name_prefix="squall-downloads-hash", initializer=lower_thread_priority
         )
         self._services = Services(
             client=self._client,

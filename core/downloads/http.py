@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from tornado.httputil import HTTPHeaders, HTTPInputError
+from tornado.httputil import HTTPInputError
 from tornado.iostream import IOStream, StreamClosedError, UnsatisfiableReadError
 
 from core.downloads.errors import TransferError
@@ -31,6 +31,7 @@ from core.downloads.retry import Timeouts
 from core.downloads.wire import (
     MAX_HEAD,
     ConnectionPool,
+    Headers,
     Origin,
     body_length,
     keeps_alive,
@@ -66,7 +67,7 @@ class Response:
 
     code: int
     reason: str
-    headers: HTTPHeaders
+    headers: Headers
     url: str
     complete: bool = False
     body_bytes: int = 0
@@ -368,7 +369,7 @@ class Transfer:
 
     # --- callbacks to the engine -------------------------------------------------------------------
 
-    def _headers_arrived(self, code: int, reason: str, headers: HTTPHeaders) -> None:
+    def _headers_arrived(self, code: int, reason: str, headers: Headers) -> None:
         if self.aborted:
             return
         try:

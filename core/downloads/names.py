@@ -100,8 +100,10 @@ def sanitize(name: str | None) -> str:
 def choose(requested: str | None, content_disposition: str | None, url: str) -> str:
     """The safe name for a download: the user's wish, else the server's, else the URL's."""
     for candidate in (requested, from_content_disposition(content_disposition), from_url(url)):
-        if candidate and sanitize(candidate) != DEFAULT_NAME:
-            return sanitize(candidate)
+        if candidate:
+            name = sanitize(candidate)
+            if name != DEFAULT_NAME:
+                return name
     return DEFAULT_NAME
 
 
