@@ -3,6 +3,9 @@
 Layout:
     engine      DownloadEngine: the Component; queue, limits, retries, ticker, commands
     attempt     one attempt at one download: requests, resume rules, segments, hash, rename
+    services    what an attempt gets from its engine: the connection pool, worker threads, shared parts
+    responses   what a download reads from a response: retried statuses, validators, Content-Range
+    limits      the bounds of connection counts and speed limits (engine, settings and CLI check alike)
     writer      one response's body into the .part: prepare, pwrite, inline hash, speed limits
     http        one HTTP request (Transfer): abortable, phase timeouts, body chunks to the writer
     wire        HTTP/1.1 on tornado's IOStream: the keep-alive ConnectionPool, request and response framing

@@ -16,92 +16,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
-import ssl
+import hashlib
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Executor, Future
-from dataclasses import dataclass
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
+from core.downloads import names
 from core.downloads.errors import RestartNeededError, TransferError
 from core.downloads.http import Response, Transfer
 from core.downloads.model import Item, Segment, State
-from core.downloads.partfile import FolderSync, Hasher, PartFile
-from core.downloads.ratelimit import Limiter, TokenBucket
-from core.downloads.retry import Timeouts, parse_retry_after
-from core.downloads.store import Store
-from core.downloads.wire import ConnectionPool
+from core.downloads.partfile import Hasher, PartFile
+from core.downloads.responses import (
+    REDIRECTS,
+    UNSATISFIED_RANGE,
+    content_length,
+    parse_content_range,
+    status_error,
+    validator,
+)
+from core.downloads.services import Services
 from core.downloads.writer import INLINE_HASH_MAX, Writer
-from core.supervisor import Supervisor
 
 T = TypeVar("T")
-REDIRECTS = (301, 302, 303, 307, 308)
-RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
-_CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
-_UNSATISFIED_RANGE = re.compile(r"bytes\s+\*/(\d+)\s*$", re.IGNORECASE)
-
-
-@dataclass
-class Services:
-    """What an attempt needs from its engine.
-
-    Attributes:
-        client, executor, store, limiter, supervisor: shared engine parts.
-        hash_executor: the one thread that hashes files from disk (so hashing never takes both cores).
-        timeouts: phase timeouts.
-        max_redirects: hops followed before giving up.
-        max_segments: ranged connections per download at most.
-        segment_threshold: files at least this big are split when the server supports ranges.
-        ssl_context: None for the system's trusted certificates (tests inject their own CA).
-        folders: group-committed folder fsyncs after renames.
-        mark: tell the engine an item changed (next snapshot batch).
-        extra_slot: take one more connection slot for a segment if one is free and nobody queues (True if taken).
-        give_slot: return an extra slot.
-        bucket: the per-download token bucket, or None.
-    """
-
-    client: ConnectionPool
-    executor: Executor
-    hash_executor: Executor
-    store: Store
-    limiter: Limiter
-    supervisor: Supervisor
-    timeouts: Timeouts
-    max_redirects: int
-    max_segments: int
-    segment_threshold: int
-    ssl_context: ssl.SSLContext | None
-    folders: FolderSync
-    mark: Callable[[Item], None]
-    extra_slot: Callable[[Item], bool]
-    give_slot: Callable[[Item], None]
-    bucket: Callable[[Item], TokenBucket | None]
-
-
-def status_error(response: Response) -> TransferError:
-    text = f"server said {response.code} {response.reason}".rstrip()
-    if response.code in RETRYABLE_STATUS:
-        return TransferError(text, retryable=True, retry_after=parse_retry_after(response.headers.get("Retry-After")))
-    return TransferError(text, retryable=False)
-
-
-def validator(item: Item) -> str | None:
-    """What If-Range may carry: a strong ETag, else Last-Modified (weak ETags are not allowed there)."""
-    if item.etag and not item.etag.startswith("W/"):
-        return item.etag
-    return item.last_modified
-
-
-def parse_content_range(value: str | None) -> tuple[int, int, int | None] | None:
-    """(first, last, total or None) from `bytes first-last/total`; None when absent or malformed."""
-    match = _CONTENT_RANGE.match(value or "")
-    if match is None:
-        return None
-    first, last, total = match.groups()
-    return int(first), int(last), None if total == "*" else int(total)
 
 
 class Run:
@@ -111,6 +50,7 @@ class Run:
         item: the download.
         part: the open .part, once the name is known.
         hasher: the SHA-256 following the .part.
+        memory: the whole body of a small fresh download that came in one read (no .part until it is written).
         intent: why the engine stopped this run ("pause", "cancel", "remove", "stop"), or None.
         error: the first failure of any of its connections.
         final_url: the URL after redirects (what segment connections ask for).
@@ -121,6 +61,8 @@ class Run:
         self.svc = services
         self.part: PartFile | None = None
         self.hasher: Hasher | None = None
+        self.memory: bytearray | None = None  # a small fresh download's whole body (Writer._whole_body_in)
+        self.disposition: str | None = None  # its Content-Disposition, for the name chosen at the end
         self.intent: str | None = None
         self.delete_file = False
         self.error: TransferError | None = None
@@ -248,7 +190,7 @@ class Run:
             if response.code == 200:
                 if resume_from > 0:
                     writer.restart = True  # the file changed, or Range was ignored: rewrite from byte 0
-                item.total = _content_length(response)
+                item.total = content_length(response)
                 self._take_validators(response)
                 segment.end = item.total
             elif response.code == 206:
@@ -300,7 +242,7 @@ class Run:
                 f"the server sent bytes {first}-{last}/{total} when asked for {resume_from}-"
                 f"{'' if item.total is None else item.total - 1}; downloading again without ranges"
             )
-        length = _content_length(response)
+        length = content_length(response)
         if length is not None and length != last - first + 1:
             item.no_ranges = True
             raise RestartNeededError("the server's Content-Length does not match its Content-Range; starting again")
@@ -319,7 +261,7 @@ class Run:
 
     def _on_416(self, response: Response, resume_from: int) -> None:
         item = self.item
-        unsatisfied = _UNSATISFIED_RANGE.match(response.headers.get("Content-Range") or "")
+        unsatisfied = UNSATISFIED_RANGE.match(response.headers.get("Content-Range") or "")
         server_total = int(unsatisfied.group(1)) if unsatisfied else None
         if resume_from > 0 and server_total is not None and server_total == item.total == resume_from:
             item.segments[0].end = item.total  # every byte is already here
@@ -491,6 +433,9 @@ class Run:
     # --- the end ------------------------------------------------------------------------------------
 
     async def _finish(self) -> None:
+        if self.memory is not None:
+            await self._finish_in_memory(self.memory)
+            return
         item = self.item
         assert self.part is not None
         assert self.hasher is not None
@@ -524,6 +469,26 @@ class Run:
         self.part = None
         self._set_done()
 
+    async def _finish_in_memory(self, data: bytearray) -> None:
+        """Check the hash, then one executor job: reserve the .part, write, fdatasync, link, folder sync."""
+        item = self.item
+        item.state = State.VERIFYING
+        self.svc.mark(item)
+        item.total = len(data)
+        item.sha256_actual = hashlib.sha256(data).hexdigest()  # one read's worth: at most ~0.25 ms on the loop
+        if item.sha256_expected and item.sha256_actual != item.sha256_expected:
+            self.memory = None
+            item.segments = [Segment(0, None)]
+            raise TransferError(
+                f"checksum mismatch: expected {item.sha256_expected}, got {item.sha256_actual}; "
+                "nothing was saved, retry to download it again",
+                retryable=False,
+            )
+        wanted = names.choose(item.requested_name, self.disposition, self.final_url)
+        item.name = await self.io(PartFile.create_complete, Path(item.folder), wanted, data, self.svc.folders)
+        self.memory = None
+        self._set_done()
+
     def _set_done(self) -> None:
         item = self.item
         for segment in item.segments:
@@ -534,6 +499,19 @@ class Run:
         item.finished_at = time.time()
         self.svc.store.save(item, segments=len(item.segments) > 1)
         self.svc.mark(item)
+
+    def tick(self, now: float, checkpoint_interval: float) -> None:
+        """The engine's tick: sample the speed, nudge the hasher, start a checkpoint when one is due."""
+        item = self.item
+        item.speed = item.meter.sample(now, item.received)
+        self.svc.mark(item)
+        if self.hasher is not None:
+            self.hasher.poke(item.frontier())
+        if self.part is not None and not self.checkpointing and now - self.last_checkpoint >= checkpoint_interval:
+            self.last_checkpoint = now
+            self.svc.supervisor.start(
+                self.checkpoint(), name=f"download:{item.id}:checkpoint", what="saving download progress"
+            )
 
     async def checkpoint(self) -> None:
         """Make written bytes durable (fdatasync), then record them; never the other way round."""
@@ -574,6 +552,10 @@ class Run:
         if self.hasher is not None:
             await self.hasher.close()
         await self.wait_jobs()
+        if self.memory is not None:  # a small download kept in memory: nothing of it is on disk
+            self.memory = None
+            for segment in self.item.segments:
+                segment.received = segment.saved = 0
         part = self.part
         if part is None:
             return
@@ -590,10 +572,3 @@ class Run:
         if self.hasher is not None and self._since_poke >= Hasher.STEP:
             self._since_poke = 0
             self.hasher.poke(self.item.frontier())
-
-
-def _content_length(response: Response) -> int | None:
-    value = response.headers.get("Content-Length")
-    if value is None or not value.strip().isdigit():
-        return None
-    return int(value)

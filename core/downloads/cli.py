@@ -17,8 +17,9 @@ import sys
 from pathlib import Path
 
 from core import db
-from core.downloads.engine import MAX_CONCURRENCY, DownloadEngine
+from core.downloads.engine import DownloadEngine
 from core.downloads.errors import BadUrlError, DownloadError
+from core.downloads.limits import MAX_CONCURRENCY
 from core.downloads.model import FINISHED, DownloadProgress, State
 from core.downloads.terminal import ProgressView, human_bytes
 from core.downloads.urls import check_sha256, split_checksum

@@ -15,36 +15,31 @@ import sqlite3
 import ssl
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from core.downloads.attempt import Run, Services
+from core.downloads.attempt import Run
 from core.downloads.errors import (
-    DownloadError,
     DuplicateDownloadError,
     PartLockedError,
     RestartNeededError,
     TransferError,
     UnknownDownloadError,
 )
-from core.downloads.http import make_client
+from core.downloads.limits import check_count, check_rate
 from core.downloads.model import FINISHED, RUNNING, DownloadProgress, Item, Segment, State
 from core.downloads.names import sanitize
-from core.downloads.partfile import FolderSync, PartFile, lower_thread_priority
+from core.downloads.partfile import FolderSync, PartFile
 from core.downloads.ratelimit import Limiter, TokenBucket
 from core.downloads.retry import RetryPolicy, Timeouts
 from core.downloads.scheduler import Scheduler
+from core.downloads.services import Services
 from core.downloads.store import Store, folder_key
 from core.downloads.urls import check_sha256, host_of, split_checksum
-from core.downloads.wire import ConnectionPool
 from core.supervisor import REGISTRY, Supervisor
 
 log = logging.getLogger("squall.downloads")
-MAX_CONCURRENCY = 64
 FAST_SYNC_BYTES = 64 * 1024 * 1024  # unsynced data a final sync at shutdown may flush within a short budget
-IO_THREADS = 4  # file opens, syncs, renames, closes
-HASH_THREADS = 1  # hashing files from the page cache (at nice 10)
 SnapshotCallback = Callable[[list[DownloadProgress]], None]
 
 
@@ -81,9 +76,9 @@ class DownloadEngine:
         restore: bool = True,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        _check_count("concurrency", concurrency)
-        _check_count("per_host", per_host)
-        _check_rate(rate_limit)
+        check_count("concurrency", concurrency)
+        check_count("per_host", per_host)
+        check_rate(rate_limit)
         self.folder = folder_key(folder)
         self._store = Store(conn)
         self._on_snapshots = on_snapshots
@@ -107,9 +102,6 @@ class DownloadEngine:
         self._dirty: dict[int, Item] = {}
         self._supervisor = Supervisor("downloads", logger=log)
         self._wake: asyncio.Event | None = None
-        self._client: ConnectionPool | None = None
-        self._executor: ThreadPoolExecutor | None = None
-        self._hash_executor: ThreadPoolExecutor | None = None
         self._services: Services | None = None
         self._folders = FolderSync()
         self._started = False
@@ -133,15 +125,7 @@ class DownloadEngine:
     async def start(self) -> None:
         """Restore the queue and history from SQLite (interrupted downloads come back queued) and begin."""
         self._wake = asyncio.Event()
-        self._client = make_client()
-        self._executor = ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="squall-downloads-io")
-        self._hash_executor = ThreadPoolExecutor(
-            max_workers=HASH_THREADS, thread_name_prefix="squall-downloads-hash", initializer=lower_thread_priority
-        )
         self._services = Services(
-            client=self._client,
-            executor=self._executor,
-            hash_executor=self._hash_executor,
             store=self._store,
             limiter=self._limiter,
             supervisor=self._supervisor,
@@ -181,13 +165,8 @@ class DownloadEngine:
                 self._store.save(run.item)
                 self._mark(run.item)
         self._emit()
-        if self._client is not None:
-            self._client.close()
-        if self._executor is not None:
-            await asyncio.get_running_loop().run_in_executor(self._executor, self._folders.close)
-        for executor in (self._executor, self._hash_executor):
-            if executor is not None:
-                executor.shutdown(wait=False)  # no job is left: every run waited for its own
+        if self._services is not None:
+            await self._services.close()
 
     # --- commands (return at once; outcomes come back as snapshots) ---------------------------------
 
@@ -255,11 +234,7 @@ class DownloadEngine:
         item = self._get(download_id)
         if item.state in FINISHED or item.state is State.PAUSED:
             return
-        self._cancel_timer(download_id)
-        self._scheduler.discard(download_id)
-        self._set(item, State.PAUSED, error="")
-        item.next_try_at = None
-        if not self._stop_run(download_id, "pause"):
+        if not self._halt(item, State.PAUSED, "pause"):
             self._store.save(item)
 
     def resume(self, download_id: int) -> None:
@@ -286,12 +261,8 @@ class DownloadEngine:
         item = self._get(download_id)
         if item.state in FINISHED:
             return
-        self._cancel_timer(download_id)
-        self._scheduler.discard(download_id)
-        self._set(item, State.CANCELLED, error="")
         item.finished_at = time.time()
-        item.next_try_at = None
-        if not self._stop_run(download_id, "cancel"):
+        if not self._halt(item, State.CANCELLED, "cancel"):
             self._store.save(item)
             self._delete_files(item, part=True)
 
@@ -319,23 +290,23 @@ class DownloadEngine:
 
     def set_concurrency(self, n: int) -> None:
         """Change the connection limit while running (running downloads above a lowered limit finish)."""
-        _check_count("concurrency", n)
+        check_count("concurrency", n)
         self._scheduler.concurrency = n
         self._pump()
 
     def set_per_host(self, n: int) -> None:
-        _check_count("per_host", n)
+        check_count("per_host", n)
         self._scheduler.per_host = n
         self._pump()
 
     def set_rate_limit(self, bytes_per_s: int) -> None:
         """The global speed limit in bytes/s (0: none); takes effect at once."""
-        _check_rate(bytes_per_s)
+        check_rate(bytes_per_s)
         self._limiter.set_rate(bytes_per_s)
 
     def set_item_rate_limit(self, download_id: int, bytes_per_s: int) -> None:
         """One download's own speed limit in bytes/s (0: none); the global limit still applies."""
-        _check_rate(bytes_per_s)
+        check_rate(bytes_per_s)
         item = self._get(download_id)
         item.rate_limit = bytes_per_s
         if bytes_per_s:
@@ -415,6 +386,14 @@ class DownloadEngine:
         handle = self._timers.pop(download_id, None)
         if handle is not None:
             handle.cancel()
+
+    def _halt(self, item: Item, state: State, intent: str) -> bool:
+        """Pause or cancel: off the queue and its timer, into `state`; True if a run was stopped (it saves)."""
+        self._cancel_timer(item.id)
+        self._scheduler.discard(item.id)
+        self._set(item, state, error="")
+        item.next_try_at = None
+        return self._stop_run(item.id, intent)
 
     def _stop_run(self, download_id: int, intent: str) -> bool:
         run = self._runs.get(download_id)
@@ -576,9 +555,9 @@ class DownloadEngine:
             self._pump()
 
     def _delete_files(self, item: Item, *, part: bool, final: bool = False) -> None:
-        if not item.name or not self._started or self._stopping or self._executor is None:
+        if not item.name or not self._started or self._stopping or self._services is None:
             return
-        executor = self._executor
+        executor = self._services.executor
 
         async def delete() -> None:
             loop = asyncio.get_running_loop()
@@ -599,20 +578,7 @@ class DownloadEngine:
                 await self._wake.wait()
             now = time.monotonic()
             for run in list(self._runs.values()):
-                item = run.item
-                item.speed = item.meter.sample(now, item.received)
-                self._mark(item)
-                if run.hasher is not None:
-                    run.hasher.poke(item.frontier())
-                if (
-                    run.part is not None
-                    and not run.checkpointing
-                    and now - run.last_checkpoint >= self._checkpoint_interval
-                ):
-                    run.last_checkpoint = now
-                    self._supervisor.start(
-                        run.checkpoint(), name=f"download:{item.id}:checkpoint", what="saving download progress"
-                    )
+                run.tick(now, self._checkpoint_interval)
             self._emit()
             await asyncio.sleep(self._tick)
 
@@ -629,13 +595,3 @@ class DownloadEngine:
             self._on_snapshots(batch)
         except Exception:  # a broken observer must not stop downloads
             log.exception("a download observer failed")
-
-
-def _check_count(what: str, n: int) -> None:
-    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_CONCURRENCY:
-        raise DownloadError(f"{what} must be a whole number from 1 to {MAX_CONCURRENCY}, not {n!r}")
-
-
-def _check_rate(rate: int) -> None:
-    if isinstance(rate, bool) or not isinstance(rate, int) or rate < 0:
-        raise DownloadError(f"a speed limit must be a whole number of bytes per second >= 0 (0: none), not {rate!r}")

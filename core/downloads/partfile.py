@@ -27,15 +27,19 @@ from core.downloads.names import PART_SUFFIX, numbered
 MAX_NUMBERED = 1000
 
 
-def describe_os_error(exc: OSError, path: Path | str, doing: str) -> TransferError:
-    """A user-facing, non-retryable TransferError for a local file problem (disk full, permissions...)."""
+def describe_os_error(exc: OSError, path: Path | str, doing: str, *, part_kept: bool = True) -> TransferError:
+    """A user-facing, non-retryable TransferError for a local file problem (disk full, permissions...).
+
+    part_kept says whether the .part stays to resume from (not for a small file written whole at the end).
+    """
     code = exc.errno
+    kept = "the .part is kept" if part_kept else "nothing was saved"
     if code in (errno.ENOSPC, errno.EDQUOT):
-        text = f"the disk is full while {doing} {path}; free some space, then retry (the .part is kept)"
+        text = f"the disk is full while {doing} {path}; free some space, then retry ({kept})"
     elif code == errno.EFBIG:
         text = (
             f"the file became too large for this file system or for the process's file size limit "
-            f"(ulimit -f) while {doing} {path}; the .part is kept"
+            f"(ulimit -f) while {doing} {path}; {kept}"
         )
     elif code in (errno.EACCES, errno.EPERM, errno.EROFS):
         text = f"permission denied while {doing} {path}; choose a folder you can write to"
@@ -133,6 +137,7 @@ class PartFile:
         self.name = name
         self.fd = fd
         self.already_final = False
+        self.kept = True  # whether a failure leaves this .part to resume from (see create_complete)
 
     @property
     def path(self) -> Path:
@@ -188,6 +193,23 @@ class PartFile:
             pass
         return part
 
+    @classmethod
+    def create_complete(cls, folder: Path, wanted: str, data: bytes | bytearray, folders: FolderSync | None) -> str:
+        """A whole small file at once: reserve `wanted.part`, write, then finish(); returns the final name.
+
+        On any failure the new .part is removed (there is nothing to resume from memory).
+        """
+        part = cls.reserve(folder, wanted, ())
+        part.kept = False
+        try:
+            part.write(data, 0)
+            return part.finish(folders)
+        except BaseException:
+            part.close()
+            with contextlib.suppress(OSError):
+                os.unlink(part.path)
+            raise
+
     def size(self) -> int:
         return os.fstat(self.fd).st_size
 
@@ -195,7 +217,7 @@ class PartFile:
         try:
             os.ftruncate(self.fd, size)
         except OSError as exc:
-            raise describe_os_error(exc, self.path, "truncating") from exc
+            raise describe_os_error(exc, self.path, "truncating", part_kept=self.kept) from exc
 
     def preallocate(self, size: int) -> None:
         """Reserve the whole file up front, so a full disk shows before the download rather than during it."""
@@ -203,14 +225,14 @@ class PartFile:
             os.posix_fallocate(self.fd, 0, size)
         except OSError as exc:
             if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
-                raise describe_os_error(exc, self.path, "reserving space for") from exc
+                raise describe_os_error(exc, self.path, "reserving space for", part_kept=self.kept) from exc
             self.truncate(size)  # the file system cannot preallocate: a sparse file of the right size
 
     def sync(self) -> None:
         try:
             os.fdatasync(self.fd)
         except OSError as exc:
-            raise describe_os_error(exc, self.path, "saving") from exc
+            raise describe_os_error(exc, self.path, "saving", part_kept=self.kept) from exc
 
     def close(self) -> None:
         if self.fd >= 0:
@@ -230,7 +252,7 @@ class PartFile:
                 continue
             except OSError as exc:
                 if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV):
-                    raise describe_os_error(exc, target, "naming") from exc
+                    raise describe_os_error(exc, target, "naming", part_kept=self.kept) from exc
                 if os.path.lexists(target):  # no hard links here (FAT, some FUSE): check, then rename
                     continue
                 os.rename(part, target)
@@ -265,7 +287,7 @@ class PartFile:
 
     # --- loop side ---------------------------------------------------------------------------------
 
-    def write(self, data: bytes | memoryview, offset: int) -> None:
+    def write(self, data: bytes | bytearray | memoryview, offset: int) -> None:
         """pwrite one chunk (small: it runs on the loop); raises TransferError for disk full and the like."""
         view = memoryview(data)
         try:
@@ -274,7 +296,7 @@ class PartFile:
                 view = view[written:]
                 offset += written
         except OSError as exc:
-            raise describe_os_error(exc, self.path, "writing") from exc
+            raise describe_os_error(exc, self.path, "writing", part_kept=self.kept) from exc
 
 
 def lower_thread_priority() -> None:

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Protocol
 
-from core.downloads.engine import MAX_CONCURRENCY
+from core.downloads.limits import check_count, check_rate
 from core.downloads.store import folder_key
 from core.errors import SettingsError
 from core.settings import Settings
@@ -59,18 +59,6 @@ def check_folder(folder: Path | str) -> Path:
     return path
 
 
-def _count(what: str, n: object) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_CONCURRENCY:
-        raise SettingsError(f"{what} must be a whole number from 1 to {MAX_CONCURRENCY}, not {n!r}")
-    return n
-
-
-def _rate(n: object) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise SettingsError(f"a speed limit must be a whole number of bytes per second, 0 for none, not {n!r}")
-    return n
-
-
 class DownloadPreferences:
     """Typed, checked access to the download settings.
 
@@ -106,13 +94,13 @@ class DownloadPreferences:
     def engine_options(self) -> dict[str, Any]:
         """Keyword arguments for DownloadEngine from the stored settings (bad stored values fall back)."""
         options: dict[str, Any] = {"folder": self.folder}
-        for key, name, check in ((CONCURRENCY, "concurrency", _count), (PER_HOST, "per_host", _count)):
+        for key, name in ((CONCURRENCY, "concurrency"), (PER_HOST, "per_host")):
             try:
-                options[name] = check(name, self.settings.get(key))
+                options[name] = check_count(name, self.settings.get(key), SettingsError)
             except SettingsError:
                 options[name] = self.settings.defaults[key]
         try:
-            options["rate_limit"] = _rate(self.settings.get(RATE_LIMIT))
+            options["rate_limit"] = check_rate(self.settings.get(RATE_LIMIT), SettingsError)
         except SettingsError:
             options["rate_limit"] = 0
         return options
@@ -123,13 +111,13 @@ class DownloadPreferences:
         return path
 
     def set_concurrency(self, n: int) -> None:
-        self.settings.set(CONCURRENCY, _count("connections", n))
+        self.settings.set(CONCURRENCY, check_count("connections", n, SettingsError))
 
     def set_per_host(self, n: int) -> None:
-        self.settings.set(PER_HOST, _count("connections per server", n))
+        self.settings.set(PER_HOST, check_count("connections per server", n, SettingsError))
 
     def set_rate_limit(self, bytes_per_s: int) -> None:
-        self.settings.set(RATE_LIMIT, _rate(bytes_per_s))
+        self.settings.set(RATE_LIMIT, check_rate(bytes_per_s, SettingsError))
 
     def set_clipboard_offer(self, on: bool) -> None:
         self.settings.set(CLIPBOARD_OFFER, bool(on))
@@ -151,8 +139,8 @@ class DownloadPreferences:
         if engine is None:
             return
         if key == CONCURRENCY:
-            engine.set_concurrency(_count("connections", value))
+            engine.set_concurrency(check_count("connections", value, SettingsError))
         elif key == PER_HOST:
-            engine.set_per_host(_count("connections per server", value))
+            engine.set_per_host(check_count("connections per server", value, SettingsError))
         elif key == RATE_LIMIT:
-            engine.set_rate_limit(_rate(value))
+            engine.set_rate_limit(check_rate(value, SettingsError))

@@ -102,8 +102,43 @@ class Writer:
             raise run.error or TransferError(f"stopped ({run.intent or 'aborted'})", retryable=True)
 
     def on_chunk(self, chunk: memoryview) -> Awaitable[None] | None:
-        pending = self._write(chunk) if self.prepared else self._prepare_then_write(chunk)
+        if self.prepared:
+            pending = self._write(chunk)
+        elif self._whole_body_in(chunk):
+            self._keep_in_memory()
+            pending = self._write(chunk)
+        else:
+            pending = self._prepare_then_write(chunk)
         return None if pending is None else self.run.hold(pending)
+
+    def _whole_body_in(self, chunk: memoryview) -> bool:
+        """A fresh download whose whole body came in its first read (small files): written in one job at the end.
+
+        For such a file a separate job to reserve the .part, its SQLite save and the thread hops cost more than the
+        transfer itself, and no progress can be lost: there is no earlier point to resume from.
+        """
+        run, item = self.run, self.run.item
+        return (
+            run.part is None
+            and not item.name
+            and self.restart
+            and not self.split
+            and len(item.segments) == 1
+            and item.total is not None
+            and 0 < item.total <= len(chunk)
+        )
+
+    def _keep_in_memory(self) -> None:
+        """No .part: Run._finish_in_memory creates the complete file in one executor job."""
+        run, item = self.run, self.run.item
+        response = self.transfer.response if self.transfer is not None else None
+        run.disposition = response.headers.get("Content-Disposition") if response is not None else None
+        run.memory = bytearray()
+        run.generation += 1
+        self.segment.received = self.segment.saved = 0
+        item.state = State.DOWNLOADING
+        run.svc.mark(item)
+        self.prepared = True
 
     async def _prepare_then_write(self, chunk: memoryview) -> None:
         await self.prepare()
@@ -113,7 +148,7 @@ class Writer:
 
     def _write(self, chunk: memoryview) -> Awaitable[None] | None:
         run, segment = self.run, self.segment
-        assert run.part is not None
+        assert run.part is not None or run.memory is not None
         end = segment.end
         offset = segment.offset
         done = False
@@ -121,13 +156,17 @@ class Writer:
             chunk = chunk[: end - offset]
             done = True
         if chunk:
-            run.part.write(chunk, offset)
-            segment.received += len(chunk)
-            assert run.hasher is not None
-            if run.hasher.inline:
-                run.hasher.feed(chunk, offset)
+            if run.memory is not None:
+                run.memory += chunk
             else:
-                run.poke_hasher(len(chunk))
+                assert run.part is not None
+                run.part.write(chunk, offset)
+                assert run.hasher is not None
+                if run.hasher.inline:
+                    run.hasher.feed(chunk, offset)
+                else:
+                    run.poke_hasher(len(chunk))
+            segment.received += len(chunk)
         if done:
             if self.stop_at_end and self.transfer is not None:
                 self.transfer.abort()  # the rest of this response belongs to other segments

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.downloads.engine import MAX_CONCURRENCY
+from core.downloads.limits import MAX_CONCURRENCY
 from core.downloads.preferences import (
     CLIPBOARD_OFFER,
     CONCURRENCY,

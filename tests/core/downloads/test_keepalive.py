@@ -27,7 +27,7 @@ def _run_all(
             ids = engine.add_many([(url, None) for url in urls])
             await wait_until(lambda: all(finished(recorder, i) for i in ids), timeout=20, what="every download")
             seen["ids"] = ids
-            pool = engine._client  # white box: how many connections the engine opened
+            pool = engine._services.client  # white box: how many connections the engine opened
             seen["opened"], seen["reused"] = pool.opened, pool.reused
         finally:
             await engine.stop(2)

@@ -91,7 +91,7 @@ def test_time_held_back_by_our_own_limit_is_never_a_timeout(
 
 def _connections(engine: Any) -> list[Any]:
     """The engine's open connections, in use or idle (white box: its ConnectionPool)."""
-    pool = engine._client
+    pool = engine._services.client
     return [s for s in [*pool.live, *(s for idle in pool._idle.values() for s in idle)] if not s.closed()]
 
 
