@@ -441,6 +441,7 @@ class Run:
         assert self.hasher is not None
         item.state = State.VERIFYING
         self.svc.mark(item)
+        self.closing = True  # from here the end syncs, renames and closes the .part: no checkpoint may start
         size = item.received
         item.total = size
         # Flush the file to disk while the hash finishes (two threads, two kinds of work), so the sync in
@@ -454,6 +455,7 @@ class Run:
         await self.hasher.close()
         if syncing is not None:
             await syncing
+        await self.wait_jobs()  # a checkpoint's sync that started before: it must not meet a closed fd
         if item.sha256_expected and item.sha256_actual != item.sha256_expected:
             part = self.part
             self.part = None
@@ -507,7 +509,8 @@ class Run:
         self.svc.mark(item)
         if self.hasher is not None:
             self.hasher.poke(item.frontier())
-        if self.part is not None and not self.checkpointing and now - self.last_checkpoint >= checkpoint_interval:
+        due = now - self.last_checkpoint >= checkpoint_interval
+        if due and self.part is not None and not self.checkpointing and not self.closing:
             self.last_checkpoint = now
             self.svc.supervisor.start(
                 self.checkpoint(), name=f"download:{item.id}:checkpoint", what="saving download progress"
