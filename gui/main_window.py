@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import base64
+import logging
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget
 
 from core.settings import Settings
 from core.version import __version__
 from gui.features import Feature
+
+log = logging.getLogger("squall.app")
 
 
 def window_title(profile_name: str, auto: bool) -> str:
@@ -92,6 +95,12 @@ class MainWindow(QMainWindow):
 
     def allow_close(self) -> None:
         self._may_close = True
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.ActivationChange:
+            # Keys reach the window only once it is active; end-to-end tests wait for this line before typing.
+            log.debug("window %s", "active" if self.isActiveWindow() else "inactive")
+        super().changeEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self._may_close:

@@ -7,6 +7,7 @@ frame or exception object (a snapshot must not keep a finished coroutine's frame
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from core.monitor.paths import short_path
 
@@ -32,9 +33,11 @@ class FrameLine:
         return f"{short_path(self.file)}:{self.line} in {self.function}"
 
 
-@dataclass(frozen=True, slots=True)
-class TaskSnapshot:
+class TaskSnapshot(NamedTuple):
     """One live task as the sampler saw it.
+
+    A NamedTuple rather than a frozen dataclass like the others: the sampler makes one per new or moved task,
+    twice a second, and a frozen dataclass takes twice as long to build (2.1 against 0.9 us).
 
     Attributes:
         id: the monitor's id for the task (never reused within a process; asyncio's id() can be).

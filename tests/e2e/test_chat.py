@@ -76,9 +76,16 @@ def display() -> Iterator[str]:
         yield value
 
 
-def send(kb: Keyboard, window: int, text: str) -> None:
+def active(app: Instance) -> bool:
+    """Whether the app's window is active, by the last "window active/inactive" line it logged."""
+    said = next((line for line in reversed(app.lines) if "window active" in line or "window inactive" in line), "")
+    return "window active" in said
+
+
+def send(kb: Keyboard, window: int, app: Instance, text: str) -> None:
     """Bring the window forward, jump to the chat's message box (Ctrl+K), type, press Enter."""
     kb.focus(window)
+    wait_until_sync(lambda: active(app), 10, "the window to become active (keys sent before it are lost)")
     kb.press(window, "k", CONTROL)
     kb.type(window, text)
     kb.press(window, "Return")
@@ -93,7 +100,7 @@ def test_two_windows_chat_and_a_killed_host_is_taken_over_without_losing_a_messa
     carol_db = seed_profile(data, "third", "carol")
     hub_db = data / "squall" / "hub" / "hub.db"
     port = free_port()
-    hub = ["--hub", f"127.0.0.1:{port}"]
+    hub = ["--hub", f"127.0.0.1:{port}", "--log-level", "debug"]  # debug: "window active" lines
     clean = {k: v for k, v in os.environ.items() if not k.startswith("QT_")}
     env = dict(clean, DISPLAY=display, XDG_DATA_HOME=str(data), QT_QPA_PLATFORM="xcb")
 
@@ -117,10 +124,10 @@ def test_two_windows_chat_and_a_killed_host_is_taken_over_without_losing_a_messa
 
             # what one sends shows up at the other (read from the other's own database)
             hostile = "Hello from ada <b>not bold</b> <img src=file:///etc/passwd>"
-            send(kb, ada_window, hostile)
+            send(kb, ada_window, ada, hostile)
             wait_until_sync(lambda: kept(bob_db) == [(1, "ada", hostile, 0)], 20, "ada's message at bob's")
             reply = "hi ada\nsecond line https://example.org/x"
-            send(kb, bob_window, reply)
+            send(kb, bob_window, bob, reply)
             wait_until_sync(lambda: len(kept(ada_db)) == 2, 20, "bob's reply at ada's")
             assert kept(ada_db) == [(1, "ada", hostile, 1), (2, "bob", reply, 0)]
             shot = screenshot(display, tmp_path / "chat-two-windows.png")
@@ -133,7 +140,7 @@ def test_two_windows_chat_and_a_killed_host_is_taken_over_without_losing_a_messa
             os.kill(ada.process.pid, signal.SIGSTOP)
             frozen = [f"while the host is frozen {i}" for i in (1, 2, 3)]
             for text in frozen:
-                send(kb, bob_window, text)
+                send(kb, bob_window, bob, text)
             wait_until_sync(lambda: len(unsent(bob_db)) == 3, 20, "three unsent messages in bob's outbox")
             assert unsent(bob_db) == [(text, "sending") for text in frozen]
             os.kill(ada.process.pid, signal.SIGKILL)
@@ -160,7 +167,7 @@ def test_two_windows_chat_and_a_killed_host_is_taken_over_without_losing_a_messa
             carol_window = kb.window_of(carol.process.pid)
             assert carol_window is not None
             kb.place(carol_window, 0, 0, 990, 780)
-            send(kb, carol_window, "hello everyone")
+            send(kb, carol_window, carol, "hello everyone")
             wait_until_sync(lambda: len(kept(bob_db)) == 6, 20, "carol's message at bob's")
             screenshot(display, tmp_path / "chat-after-take-over.png")
 

@@ -8,7 +8,6 @@ like typed keys). ASCII letters, digits, spaces and common punctuation only. No 
 from __future__ import annotations
 
 import ctypes
-import time
 from types import TracebackType
 
 _XA_CARDINAL = 6
@@ -136,11 +135,11 @@ class Keyboard:
         self._x.XSync(self._d, 0)
 
     def focus(self, window: int) -> None:
-        """Give window the keyboard (the app sees its window become active)."""
+        """Give window the keyboard. Keys sent before the app has handled the focus are lost: wait until the app
+        says its window is active (Squall logs "window active" at debug level) before typing."""
         self._x.XRaiseWindow(self._d, window)
         self._x.XSetInputFocus(self._d, window, _REVERT_TO_PARENT, 0)
         self._x.XSync(self._d, 0)
-        time.sleep(0.2)  # WORKAROUND: no X event tells us when Qt has handled FocusIn; keys sent before it are lost
 
     def press(self, window: int, keysym_name: str, state: int = 0) -> None:
         keysym = self._x.XStringToKeysym(keysym_name.encode())

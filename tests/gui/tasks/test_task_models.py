@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import dataclasses
-
 from PySide6.QtCore import QModelIndex, Qt
 from pytestqt.modeltest import ModelTester
 
@@ -69,7 +67,7 @@ def test_flat_model_diffs_rows(qtmodeltester: ModelTester) -> None:
     assert signals.seen == [("inserted", 0, 4)]
     signals.seen.clear()
 
-    moved = dataclasses.replace(first[3], where="core/x.py:99 in run")
+    moved = first[3]._replace(where="core/x.py:99 in run")
     model.update([first[0], first[2], moved, first[4], snap(6)], T0 + 1)
     assert signals.seen == [
         ("removed", 1, 1),  # task 2 ended
