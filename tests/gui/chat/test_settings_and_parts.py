@@ -15,8 +15,9 @@ from core.chat.transcript import Transcript
 from core.chat.updates import ChatMessage, LinkState, PendingMessage
 from gui.chat.join_dialog import JoinHubDialog
 from gui.chat.message_model import MessageListModel
-from gui.chat.notifier import ChatNotifier, tray_available, words
+from gui.chat.notifier import ChatNotifier, words
 from gui.chat.side_models import RoomListModel, UserListModel
+from gui.tray import tray_available
 from tests.core.chat.conftest import hub_rows
 from tests.gui.chat.conftest import PanelRig
 

@@ -11,9 +11,10 @@ from core.downloads import State
 from core.downloads.model import SegmentProgress
 from core.downloads.totals import ThroughputHistory
 from gui.downloads.delegate import ProgressDelegate
-from gui.downloads.notifier import Notifier, tray_available, words
+from gui.downloads.notifier import Notifier, words
 from gui.downloads.table_model import PROGRESS, DownloadTableModel
 from gui.downloads.throughput_graph import ThroughputGraph, nice_top
+from gui.tray import tray_available
 from tests.core.downloads.snapshots import progress
 from tests.gui.downloads.conftest import FakeTray, TabRig
 from tests.helpers import wait_until
