@@ -16,9 +16,9 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 from core.errors import ProfileError, ProfileInUseError, ProfileNameError
+from core.pidlock import PidLock
 
 DEFAULT_PROFILE = "default"
 MAX_AUTO_PROFILES = 99
@@ -50,65 +50,11 @@ def check_name(name: str) -> str:
     return name
 
 
-class ProfileLock:
-    """An exclusive, non-blocking lock on a folder's `.lock` file; records the holder's pid.
-
-    Attributes:
-        path: the lock file.
-    """
+class ProfileLock(PidLock):
+    """The one-instance lock of a profile folder: `<folder>/.lock` (see core/pidlock.py)."""
 
     def __init__(self, folder: Path) -> None:
-        self.path = folder / ".lock"
-        self._file: IO[str] | None = None
-
-    def acquire(self) -> bool:
-        """Take the lock; False when another process holds it."""
-        f = open(self.path, "a+", encoding="ascii")  # noqa: SIM115 - held open for the lock's lifetime
-        try:
-            _lock_file(f)
-        except BlockingIOError:
-            f.close()
-            return False
-        except BaseException:
-            f.close()
-            raise
-        f.seek(0)
-        f.truncate()
-        f.write(f"{os.getpid()}\n")
-        f.flush()
-        self._file = f
-        return True
-
-    def holder_pid(self) -> int | None:
-        try:
-            return int(self.path.read_text(encoding="ascii").strip() or 0) or None
-        except (OSError, ValueError):
-            return None
-
-    def release(self) -> None:
-        if self._file is not None:
-            self._file.close()  # closing drops the flock
-            self._file = None
-
-    @property
-    def held(self) -> bool:
-        return self._file is not None
-
-
-if sys.platform == "win32":  # pragma: no cover - Squall is developed and tested on Linux
-    import msvcrt
-
-    def _lock_file(f: IO[str]) -> None:
-        try:
-            msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
-        except OSError as exc:
-            raise BlockingIOError(str(exc)) from exc
-
-else:
-    import fcntl
-
-    def _lock_file(f: IO[str]) -> None:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        super().__init__(folder / ".lock")
 
 
 @dataclass

@@ -11,14 +11,13 @@ Blocking file I/O: the hub calls these from an executor, never on the event loop
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import secrets
 import stat
 from pathlib import Path
-from typing import IO
 
 from core.chat.errors import HubConfigError, HubError, HubInUseError
+from core.pidlock import PidLock
 
 LOCK_NAME = "hosting.lock"
 DB_NAME = "hub.db"
@@ -27,52 +26,14 @@ PASSPHRASE_NAME = "passphrase"
 MAX_PASSPHRASE_BYTES = 1024
 
 
-class HostingLock:
-    """An exclusive flock on `<hub dir>/hosting.lock`; the file records the holder's pid.
+class HostingLock(PidLock):
+    """The flock held while a process hosts the hub in `folder`: `<folder>/hosting.lock` (see core/pidlock.py).
 
-    Issue 6's take-over waits on the same lock with acquire(blocking=True) from an executor thread.
-
-    Attributes:
-        path: the lock file.
+    Issue 6's take-over waits on it with acquire(blocking=True) from an executor thread.
     """
 
     def __init__(self, folder: Path) -> None:
-        self.path = folder / LOCK_NAME
-        self._file: IO[str] | None = None
-
-    def acquire(self, *, blocking: bool = False) -> bool:
-        """Take the lock; False when another process holds it (only when not blocking)."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        f = open(fd, "a+", encoding="ascii")  # noqa: SIM115 - held open for the lock's lifetime
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-        except BlockingIOError:
-            f.close()
-            return False
-        except BaseException:
-            f.close()
-            raise
-        f.seek(0)
-        f.truncate()
-        f.write(f"{os.getpid()}\n")
-        f.flush()
-        self._file = f
-        return True
-
-    def holder_pid(self) -> int | None:
-        try:
-            return int(self.path.read_text(encoding="ascii").strip() or 0) or None
-        except (OSError, ValueError):
-            return None
-
-    def release(self) -> None:
-        if self._file is not None:
-            self._file.close()  # closing the file drops the flock
-            self._file = None
-
-    @property
-    def held(self) -> bool:
-        return self._file is not None
+        super().__init__(folder / LOCK_NAME)
 
 
 def open_folder(path: Path) -> HostingLock:
