@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -12,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import wait_until_sync
 
 GRAB = """
 import sys
@@ -101,3 +104,47 @@ class Instance:
             self.process.kill()
             self.process.wait()
         self._close()
+
+
+def demo_on_screen(module: str, profile: Path, shot_path: Path, cwd: Path) -> tuple[Path, str]:
+    """Run a tab demo (`python -m module PROFILE`) in its own Xvfb until it prints "ready", take a screenshot,
+    stop it with SIGTERM and expect exit 0. Returns (the screenshot, the demo's stderr). With
+    SQUALL_KEEP_SCREENSHOT=FILE the screenshot is also copied there, for a human to look at."""
+    with xvfb("1280x800x24") as display:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("QT_")}
+        env.update(DISPLAY=display, QT_QPA_PLATFORM="xcb", XDG_DATA_HOME=str(profile.parent / "xdg"))
+        child = subprocess.Popen(
+            [sys.executable, "-m", module, str(profile)],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        lines: list[str] = []
+        errors: list[str] = []
+        readers = [
+            threading.Thread(target=lambda: lines.extend(line.strip() for line in child.stdout or ())),
+            threading.Thread(target=lambda: errors.extend(line.rstrip() for line in child.stderr or ())),
+        ]
+        for reader in readers:
+            reader.start()
+        try:
+            wait_until_sync(lambda: "ready" in lines or child.poll() is not None, timeout=90, what="the demo")
+            assert "ready" in lines, "\n".join(errors)
+            shot = screenshot(display, shot_path)
+            child.send_signal(signal.SIGTERM)
+            assert child.wait(timeout=20) == 0, "\n".join(errors)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+            for reader in readers:
+                reader.join(timeout=10)
+            for stream in (child.stdout, child.stderr):
+                if stream is not None:
+                    stream.close()
+    keep = os.environ.get("SQUALL_KEEP_SCREENSHOT")
+    if keep:
+        Path(keep).write_bytes(shot.read_bytes())
+    return shot, "\n".join(errors)
