@@ -5,6 +5,8 @@ Layout:
                   (the only module that imports qasync)
     main_window   the main window: tabs, menu, status bar; signals wired in one place
     qt_logging    routes Qt's own messages into the `squall.qt` logger
+    rows          row diffing for snapshot-fed item models (the Downloads and Tasks tables)
+    tray          desktop notices: the app's one tray icon, or a status-bar line where there is no tray
 
 The rule: gui/ may import core/, never the reverse. A gui/ file that computes something a headless user would
 also need is in the wrong package: move it to core/ and call it.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
@@ -27,6 +27,7 @@ from core.downloads.display import (
     state_text,
     tooltip_text,
 )
+from gui.rows import ranges
 
 COLUMNS = ("Name", "Size", "Progress", "Speed", "Time left", "State", "Host")
 NAME, SIZE, PROGRESS, SPEED, ETA, STATE, HOST = range(len(COLUMNS))
@@ -56,19 +57,6 @@ _COLOURS = {
     State.PAUSED: QBrush(QColor("#8a6d00")),
     State.COMPLETED: QBrush(QColor("#2e7d32")),
 }
-
-
-def ranges(rows: Sequence[int]) -> Iterator[tuple[int, int]]:
-    """Contiguous (first, last) runs of sorted row numbers."""
-    start = prev = -2
-    for row in rows:
-        if row != prev + 1:
-            if start >= 0:
-                yield start, prev
-            start = row
-        prev = row
-    if start >= 0:
-        yield start, prev
 
 
 def display(p: DownloadProgress, column: int, now: float) -> str:

@@ -13,7 +13,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 from PySide6.QtGui import QBrush, QColor
 
 from core.monitor import STYLES, BlockRecord, FinishedTask, LabProgress, LabResult
-from gui.tasks.rows import ROOT, prepend_bounded
+from gui.rows import ROOT, prepend_bounded
 from gui.tasks.task_models import SORT_ROLE, UNOWNED, format_age
 
 T = TypeVar("T")

@@ -1,6 +1,6 @@
 """Item models of live tasks, fed by the monitor's snapshots: a flat table and a tree grouped by owner.
 
-Both take the full task list of each MonitorUpdate and diff it (gui/tasks/rows.py): removed rows go, changed
+Both take the full task list of each MonitorUpdate and diff it (gui/rows.py): removed rows go, changed
 rows get dataChanged, new rows are appended. The age column is the one exception: it is computed from the
 update's time, so it changes for every row on every update without ever changing their order (it sorts by
 start time). A dataChanged for it would make the sorting proxy re-sort every row twice a second (36 ms per
@@ -25,7 +25,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from core.monitor import TaskSnapshot
-from gui.tasks.rows import ROOT, sync_rows
+from gui.rows import ROOT, sync_rows
 
 COLUMNS = ("Name", "Owner", "What", "State", "Age", "Where", "Awaiting")
 NAME, OWNER, WHAT, STATE, AGE, WHERE, AWAITING = range(len(COLUMNS))
