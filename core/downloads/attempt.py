@@ -8,7 +8,8 @@ Resume rules (never append bytes of another version of the file):
 - without a validator (no strong ETag, no Last-Modified) nothing is resumed: the download starts again.
 - 416 on resume: complete if every byte is already here, otherwise start again.
 Segments: a fresh download asks for `bytes=0-`; a 206 for a file >= segment_threshold with a validator is split
-into ranges, preallocated, and filled by extra connections taken from free slots; each range resumes alone.
+into pieces, preallocated, and filled front to back by up to max_segments connections (extra ones taken from
+free slots); each piece resumes alone.
 Bodies go into the .part through writer.Writer.
 """
 
@@ -41,6 +42,8 @@ from core.downloads.services import Services
 from core.downloads.writer import INLINE_HASH_MAX, Writer
 
 T = TypeVar("T")
+MIN_PIECE = 4 * 1024 * 1024  # a segmented file is cut into pieces of at least this size
+MAX_PIECES = 256  # and at most this many (rows in download_segments)
 
 
 class Run:
@@ -277,21 +280,29 @@ class Run:
     # --- segments -----------------------------------------------------------------------------------
 
     def split(self) -> None:
-        """Cut the single range into up to max_segments ranges; segment 0 keeps what is already written."""
+        """Cut the single range into pieces of at least MIN_PIECE (at most MAX_PIECES); segment 0 keeps what is
+        already written.
+
+        There are more pieces than connections: each connection takes the first piece nobody holds, so the file
+        fills from the front and the hasher, which can only follow the contiguous prefix, keeps up instead of
+        hashing seven eighths of the file after the last byte arrived.
+        """
         item = self.item
         assert item.total is not None
         first = item.segments[0]
-        count = max(1, min(self.svc.max_segments, item.total // (4 * 1024 * 1024)))
+        count = max(1, min(MAX_PIECES, item.total // MIN_PIECE))
         size = -(-item.total // count)
         segments = [Segment(i * size, min(item.total, (i + 1) * size)) for i in range(count)]
         segments[0].received, segments[0].saved, segments[0].busy = first.received, first.saved, first.busy
         item.segments = segments
 
     def start_lanes(self, *, main_will_claim: bool) -> None:
-        """Open extra connections for unclaimed segments, one per free slot (never more than needed)."""
+        """Open extra connections for unclaimed segments, one per free slot, max_segments connections in all
+        (the main one included), never more than there are segments to take."""
         idle = sum(1 for s in self.item.segments if not s.busy and not s.done)
         running = sum(1 for t in self.lanes if not t.done())
-        for _ in range(idle - running - (1 if main_will_claim else 0)):
+        unclaimed = idle - (1 if main_will_claim else 0)
+        for _ in range(min(unclaimed, self.svc.max_segments - 1 - running)):
             if self.spare_slots:
                 self.spare_slots -= 1  # taken when deciding to split
             elif not self.svc.extra_slot(self.item):

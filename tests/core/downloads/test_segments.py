@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from core.downloads.attempt import Run
 from core.downloads.model import State
 from tests.conftest import LoopRunner
 from tests.core.downloads.conftest import Recorder
@@ -40,6 +44,33 @@ def test_a_large_file_is_fetched_in_ranges_into_one_file(
     assert all(if_range == server.state.etag("big.bin") for _, r, if_range in server.state.requests if r != "bytes=0-")
     assert len(snapshot.segments) == 4
     assert all(s.received == s.end - s.start for s in snapshot.segments)
+
+
+def test_a_large_file_is_cut_into_more_pieces_than_connections_and_filled_front_to_back(
+    aloop: LoopRunner, server: FaultServer, make_engine: Any, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # More pieces than connections, so the hasher (which can only follow the contiguous prefix) keeps up.
+    fetching = [0, 0]  # ranged requests in flight now, most at once
+    real_fetch = Run._fetch_segment
+
+    async def counted_fetch(run: Run, segment: Any) -> None:
+        fetching[0] += 1
+        fetching[1] = max(fetching)
+        try:
+            await real_fetch(run, segment)
+        finally:
+            fetching[0] -= 1
+
+    monkeypatch.setattr(Run, "_fetch_segment", counted_fetch)
+    data = server.add("pieces.bin", 32 * MIB)
+    engine = functools.partial(make_engine, concurrency=8, per_host=8, segment_threshold=4 * MIB, max_segments=3)
+    snapshot = aloop.run(download(engine, recorder, server.url("/throttle/pieces.bin?bps=40000000")))
+    assert snapshot.state is State.COMPLETED, snapshot.error
+    assert Path(snapshot.path).read_bytes() == data
+    assert [(s.start, s.end) for s in snapshot.segments] == [(i * 4 * MIB, (i + 1) * 4 * MIB) for i in range(8)]
+    starts = [int(r.removeprefix("bytes=").split("-")[0]) for _, r, _ in server.state.requests if r != "bytes=0-"]
+    assert starts == [i * 4 * MIB for i in range(1, 8)], "each piece asked for once, in file order"
+    assert 2 <= fetching[1] <= 3, "pieces in parallel, max_segments connections at most"
 
 
 def test_segments_resume_independently_after_a_restart(
