@@ -138,6 +138,7 @@ def describe(task: asyncio.Task[Any], coro: Any) -> tuple[str, str]:
     # The common case (plain coroutines all the way down) is walked inline: this runs for every task, twice a
     # second, and a function call per link doubles the cost.
     app_frame = via_frame = None
+    asyncio_files = _asyncio_files
     obj = coro
     leaf = None
     for _ in range(MAX_DEPTH):
@@ -155,7 +156,11 @@ def describe(task: asyncio.Task[Any], coro: Any) -> tuple[str, str]:
                 leaf = obj
                 break
         if frame is not None:
-            if app_frame is None or not _is_asyncio(frame.f_code):
+            code = frame.f_code
+            in_asyncio = asyncio_files.get(code.co_filename)  # _is_asyncio, inlined: this runs per link
+            if in_asyncio is None:
+                in_asyncio = _is_asyncio(code)
+            if app_frame is None or not in_asyncio:
                 app_frame, via_frame = frame, None
             elif via_frame is None:
                 via_frame = frame
