@@ -40,6 +40,8 @@ def setup_logging(log_dir: Path | None, stderr_level: str = "warning", *, file_l
 
     logging.captureWarnings(True)
     logging.getLogger("tornado.access").setLevel(logging.WARNING)  # one line per request is noise here
+    # qasync's debug lines print what every executor job returned, passphrases included: never below INFO.
+    logging.getLogger("qasync").setLevel(logging.INFO)
     return log_file
 
 
