@@ -9,6 +9,7 @@ Qt never quits under a pending coroutine: setQuitOnLastWindowClosed(False) and m
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import signal
@@ -30,6 +31,7 @@ from gui.main_window import MainWindow
 
 log = logging.getLogger("squall.app")
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+EXIT_DISPLAY_LOST = 1  # Qt ended the event loop by itself (the X server or Wayland compositor went away)
 SHUTDOWN_BUDGET = 1.5  # seconds for components to stop; the whole exit stays under 2 s
 
 
@@ -92,5 +94,19 @@ def run(profile: Profile, options: LaunchOptions | None = None) -> int:
     sys.excepthook = _excepthook
     app = make_application(sys.argv[0] if sys.argv else "squall")
     core = AppCore(profile, options)
-    with asyncio.Runner(loop_factory=lambda: new_loop(app)) as runner:
+    runner = asyncio.Runner(loop_factory=lambda: new_loop(app))
+    try:
         return runner.run(run_window(app, core))
+    except RuntimeError as exc:
+        if "Event loop stopped before Future completed" not in str(exc):
+            raise
+        # Qt ended its event loop by itself: the display connection was lost (Qt logged why, as squall.qt).
+        # Nothing can run on this loop any more; what is saved stays saved (downloads resume from their last
+        # checkpoint, chat messages not yet sent stay in the outbox).
+        log.error(
+            "the window's event loop ended under Squall (display connection lost?); exiting without the usual shutdown"
+        )
+        return EXIT_DISPLAY_LOST
+    finally:
+        with contextlib.suppress(RuntimeError):  # the same loss ends the loop again while tasks are cancelled
+            runner.close()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.xvfb import Instance, screenshot, xvfb
+from tests.e2e.xvfb import Instance, kill_server, screenshot, xvfb
 from tests.helpers import wait_until_sync
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,3 +90,20 @@ def test_second_instance_takes_the_next_profile(env: dict[str, str]) -> None:
     assert_clean(first)
     assert second is not None
     assert_clean(second)
+
+
+def test_a_lost_display_ends_the_app_with_one_clear_line(tmp_path: Path) -> None:
+    # Its own X server (the module's is shared): killed under the running window, as when a session ends.
+    with xvfb() as own_display:
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("QT_")}
+        env = dict(clean, DISPLAY=own_display, XDG_DATA_HOME=str(tmp_path / "data"), QT_QPA_PLATFORM="xcb")
+        app = Instance([], env, ROOT)
+        try:
+            wait_until_sync(lambda: app.line_with("window ready"), timeout=30, what="the window")
+            kill_server(own_display)
+            assert app.finish(timeout=15) == 1
+        finally:
+            app.kill()
+    assert app.line_with("the window's event loop ended under Squall (display connection lost?)") is not None
+    assert "Traceback" not in app.output, app.output
+    assert "CRITICAL" not in app.output, app.output

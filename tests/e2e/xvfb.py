@@ -25,6 +25,9 @@ sys.exit(0 if shot.save(sys.argv[1]) else 1)
 """
 
 
+SERVERS: dict[str, subprocess.Popen[bytes]] = {}  # display -> its Xvfb, while xvfb() runs it
+
+
 @contextmanager
 def xvfb(size: str = "1280x800x24") -> Iterator[str]:
     """Start Xvfb on a free display number; yields the DISPLAY value."""
@@ -38,15 +41,27 @@ def xvfb(size: str = "1280x800x24") -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     os.close(write_fd)
+    number = ""
     try:
         with os.fdopen(read_fd) as pipe:
             number = pipe.readline().strip()  # Xvfb writes the display number once it accepts clients
         if not number:
             pytest.fail("Xvfb did not start")
+        SERVERS[f":{number}"] = server
         yield f":{number}"
     finally:
+        SERVERS.pop(f":{number}", None)
         server.terminate()
         server.wait(timeout=10)
+
+
+def kill_server(display: str) -> None:
+    """kill -9 the Xvfb behind display (what a client sees when an X session ends under it)."""
+    server = SERVERS[display]
+    server.kill()
+    server.wait(timeout=10)
+    for leftover in (Path(f"/tmp/.X11-unix/X{display[1:]}"), Path(f"/tmp/.X{display[1:]}-lock")):
+        leftover.unlink(missing_ok=True)  # a killed server leaves its socket (and lock) behind
 
 
 def screenshot(display: str, path: Path) -> Path:
