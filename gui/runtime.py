@@ -3,19 +3,21 @@
 The only module that imports qasync (tests have their own loop fixture). Order of a run:
 QApplication -> qasync loop -> AppCore and its components -> window -> wait for quit (menu, close button,
 SIGINT, SIGTERM) -> hide -> stop components (bounded) -> close window -> the loop ends with main().
-Qt never quits under a pending coroutine: setQuitOnLastWindowClosed(False) and main() decides when to end.
+Qt never quits under a pending coroutine: setQuitOnLastWindowClosed(False) and main() decides when to end;
+only a lost display ends Qt's loop by itself, and then the process exits at once (display_lost()).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
+import os
 import signal
 import sys
 import types
 from pathlib import Path
+from typing import NoReturn
 
 import qasync
 from PySide6.QtCore import QTimer
@@ -94,19 +96,25 @@ def run(profile: Profile, options: LaunchOptions | None = None) -> int:
     sys.excepthook = _excepthook
     app = make_application(sys.argv[0] if sys.argv else "squall")
     core = AppCore(profile, options)
-    runner = asyncio.Runner(loop_factory=lambda: new_loop(app))
-    try:
-        return runner.run(run_window(app, core))
-    except RuntimeError as exc:
-        if "Event loop stopped before Future completed" not in str(exc):
-            raise
-        # Qt ended its event loop by itself: the display connection was lost (Qt logged why, as squall.qt).
-        # Nothing can run on this loop any more; what is saved stays saved (downloads resume from their last
-        # checkpoint, chat messages not yet sent stay in the outbox).
-        log.error(
-            "the window's event loop ended under Squall (display connection lost?); exiting without the usual shutdown"
-        )
-        return EXIT_DISPLAY_LOST
-    finally:
-        with contextlib.suppress(RuntimeError):  # the same loss ends the loop again while tasks are cancelled
-            runner.close()
+    with asyncio.Runner(loop_factory=lambda: new_loop(app)) as runner:
+        try:
+            return runner.run(run_window(app, core))
+        except RuntimeError as exc:
+            if "Event loop stopped before Future completed" not in str(exc):
+                raise
+            display_lost()
+
+
+def display_lost() -> NoReturn:
+    """Qt ended its event loop by itself: the display connection was lost (Qt logged why, as squall.qt).
+
+    Nothing can run on this loop any more, not even the cancellation of its tasks (they would fail, loudly, for
+    want of a running loop). So the process ends at once, as after kill -9, which Squall is built to survive:
+    downloads resume from their last checkpoint, unsent chat messages wait in the outbox, locks go with the
+    process.
+    """
+    log.error(
+        "the window's event loop ended under Squall (display connection lost?); exiting without the usual shutdown"
+    )
+    logging.shutdown()
+    os._exit(EXIT_DISPLAY_LOST)
