@@ -73,10 +73,15 @@ class TaskSampler:
         return None if task is None or task.done() else task
 
     def _get(self, task: asyncio.Task[Any], now: float) -> _Tracked:
-        key = id(task)
-        tracked = self._tracked.get(key)
+        tracked = self._tracked.get(id(task))
         if tracked is not None and tracked.task_ref() is task:
             return tracked
+        return self._track(task, now)
+
+    def _track(self, task: asyncio.Task[Any], now: float) -> _Tracked:
+        """Start remembering a task the sampler has not met: an id, its owner, and for an unowned task a
+        done-callback that records its end."""
+        key = id(task)
         tracked = _Tracked(weakref.ref(task, lambda ref: self._forget(key, ref)), next(self._ids), now)
         tracked.info = self.registry.info(task)  # set by Supervisor.start before the task can be seen
         self._tracked[key] = tracked
@@ -148,28 +153,15 @@ class TaskSampler:
         return tuple(out)
 
     def _first_look(self, task: asyncio.Task[Any], now: float, current: asyncio.Task[Any] | None) -> TaskSnapshot:
-        """A task new to the sampler: track it and snapshot it in one go. A burst of new tasks makes the costliest
-        sample (bench/monitor/sampling.py, "first"), so this path does each step once and calls little."""
-        key = id(task)
-        tracked = _Tracked(weakref.ref(task, lambda ref: self._forget(key, ref)), next(self._ids), now)
-        info = tracked.info = self.registry.info(task)  # set by Supervisor.start before the task can be seen
-        self._tracked[key] = tracked
-        self._by_id[tracked.id] = tracked
+        """A task new to the sampler, tracked and snapshot in one go: a burst of new tasks makes the costliest
+        sample (bench/monitor/sampling.py, "first"), so this path skips the comparisons a known task needs."""
+        tracked = self._track(task, now)
         coro = task.get_coro()
         tracked.where, tracked.awaiting = describe(task, coro)
         waiter = getattr(task, "_fut_waiter", None)
         if waiter is not None:
             tracked.waiter_ref = weakref.ref(waiter)
-        state = coro_state(task, coro, current)
-        if info is None:
-            if not task.done():
-                task.add_done_callback(self._on_unowned_done)
-            qualname = coro_name(coro)
-            fields = (tracked.id, task.get_name(), "", qualname, qualname, state, now)
-        else:
-            fields = (tracked.id, task.get_name(), info.owner, info.what, coro_name(coro), state, info.started)
-        critical = info is not None and info.critical
-        snap = tracked.snap = _new_snapshot(TaskSnapshot, (*fields, tracked.where, tracked.awaiting, critical))
+        snap = tracked.snap = self._snapshot(tracked, coro, task.get_name(), coro_state(task, coro, current))
         return snap
 
     @staticmethod
@@ -181,9 +173,8 @@ class TaskSampler:
             if info is None
             else (info.owner, info.what, info.started, info.critical)
         )
-        return TaskSnapshot(
-            tracked.id, name, owner, what, qualname, state, started, tracked.where, tracked.awaiting, critical
-        )
+        fields = (tracked.id, name, owner, what, qualname, state, started, tracked.where, tracked.awaiting, critical)
+        return _new_snapshot(TaskSnapshot, fields)
 
 
 _new_snapshot = tuple.__new__  # TaskSnapshot(...) without NamedTuple's keyword handling: half the cost
