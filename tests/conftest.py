@@ -10,10 +10,15 @@ import gc
 import logging
 import os
 import re
+import sqlite3
 from collections.abc import Coroutine, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+
+from core import db
+from core.schema import PROFILE_MIGRATIONS
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 T = TypeVar("T")
@@ -85,3 +90,12 @@ def _fail_on_warning_logs(request: pytest.FixtureRequest, caplog: pytest.LogCapt
     if bad:
         lines = "\n".join(f"{r.levelname} {r.name}: {r.getMessage()}" for r in bad)
         pytest.fail(f"unexpected log records:\n{lines}", pytrace=False)
+
+
+@pytest.fixture
+def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
+    """A fresh profile database (every migration applied) in the test's folder."""
+    connection = db.connect(tmp_path / "squall.db")
+    db.migrate(connection, PROFILE_MIGRATIONS, what="profile")
+    yield connection
+    connection.close()

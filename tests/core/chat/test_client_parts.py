@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import random
 import sqlite3
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from core import db
 from core.chat.cache import HistoryCache
 from core.chat.errors import ChatInputError, NickError
 from core.chat.ledger import Arrival, Ledger, parse_message
@@ -19,7 +16,6 @@ from core.chat.pacing import Backoff, Pacer
 from core.chat.preferences import ChatPreferences, normalize_address, parse_address
 from core.chat.typists import TypingSender, Typists
 from core.chat.updates import ChatMessage, Delivery
-from core.schema import PROFILE_MIGRATIONS
 from core.settings import Settings
 
 
@@ -29,14 +25,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
-    connection = db.connect(tmp_path / "squall.db")
-    db.migrate(connection, PROFILE_MIGRATIONS, what="profile")
-    yield connection
-    connection.close()
 
 
 def test_backoff_doubles_to_a_ceiling_with_jitter_and_resets() -> None:

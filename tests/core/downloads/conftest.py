@@ -9,11 +9,9 @@ from typing import Any
 
 import pytest
 
-from core import db
 from core.downloads.engine import DownloadEngine
 from core.downloads.model import DownloadProgress
 from core.downloads.retry import RetryPolicy, Timeouts
-from core.schema import PROFILE_MIGRATIONS
 from tests.conftest import LoopRunner
 from tests.core.downloads.faultserver import FaultServer
 
@@ -49,14 +47,6 @@ def server(aloop: LoopRunner) -> Iterator[FaultServer]:
     aloop.run(fault_server.start())
     yield fault_server
     aloop.run(fault_server.stop())
-
-
-@pytest.fixture
-def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
-    connection = db.connect(tmp_path / "squall.db")
-    db.migrate(connection, PROFILE_MIGRATIONS, what="profile")
-    yield connection
-    connection.close()
 
 
 @pytest.fixture

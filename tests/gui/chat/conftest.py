@@ -188,14 +188,6 @@ class PanelRig:
 
 
 @pytest.fixture
-def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
-    connection = db.connect(tmp_path / "squall.db")
-    db.migrate(connection, PROFILE_MIGRATIONS, what="profile")
-    yield connection
-    connection.close()
-
-
-@pytest.fixture
 def rig(qtbot: QtBot, qloop: LoopRunner, conn: sqlite3.Connection, tmp_path: Path) -> Iterator[PanelRig]:
     tab = PanelRig(tmp_path, qloop, conn)
     qtbot.addWidget(tab.tabs, before_close_func=lambda _w: qloop.run(tab.stop()))

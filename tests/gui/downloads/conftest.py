@@ -12,10 +12,8 @@ from PySide6.QtCore import QModelIndex, QUrl
 from PySide6.QtWidgets import QSystemTrayIcon
 from pytestqt.qtbot import QtBot
 
-from core import db
 from core.downloads import DownloadEngine, DownloadProgress
 from core.downloads.preferences import DownloadPreferences
-from core.schema import PROFILE_MIGRATIONS
 from core.settings import Settings
 from gui.downloads.notifier import Notifier
 from gui.downloads.panel import DownloadsPanel
@@ -164,14 +162,6 @@ class TabRig:
             what=f"download {download_id} to show {state} (now {self.shown(download_id)})",
         )
         return self.row(download_id)
-
-
-@pytest.fixture
-def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
-    connection = db.connect(tmp_path / "squall.db")
-    db.migrate(connection, PROFILE_MIGRATIONS, what="profile")
-    yield connection
-    connection.close()
 
 
 @pytest.fixture
