@@ -13,6 +13,8 @@ import random
 import time
 from collections.abc import Callable
 
+from core.chat.hub.limits import TokenBucket
+
 
 class Backoff:
     """Exponential delays with jitter: first, first*2, first*4, ... up to ceiling, each times 1 +- jitter.
@@ -44,27 +46,20 @@ class Backoff:
         self.attempts = 0
 
 
-class Pacer:
-    """A token bucket that says how long to wait before the next send (and books that send).
+class Pacer(TokenBucket):
+    """The hub's token bucket (hub/limits.py), asked how long to wait before the next send (and books that send).
 
     Attributes:
         rate: sends per second, sustained.
         burst: sends allowed at once.
     """
 
+    __slots__ = ()
+
     def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
         if rate <= 0 or burst < 1:
             raise ValueError("a pacer needs a positive rate and a burst of at least 1")
-        self.rate = rate
-        self.burst = burst
-        self._clock = clock
-        self._tokens = float(burst)
-        self._last = clock()
-
-    def _refill(self) -> None:
-        now = self._clock()
-        self._tokens = min(float(self.burst), self._tokens + (now - self._last) * self.rate)
-        self._last = now
+        super().__init__(rate, burst, clock)
 
     def delay(self) -> float:
         """Seconds to wait before sending; the send is booked, so call it once per frame and then wait."""

@@ -26,11 +26,14 @@ class TokenBucket:
         self._tokens = float(burst)
         self._last = clock()
 
-    def take(self) -> bool:
-        """Spend one token; False (and nothing spent) when the bucket is empty."""
+    def _refill(self) -> None:
         now = self._clock()
         self._tokens = min(float(self.burst), self._tokens + (now - self._last) * self.rate)
         self._last = now
+
+    def take(self) -> bool:
+        """Spend one token; False (and nothing spent) when the bucket is empty."""
+        self._refill()
         if self._tokens >= 1.0 - 1e-9:  # float sums of rate * dt land just under a whole token
             self._tokens = max(0.0, self._tokens - 1.0)
             return True
