@@ -1,8 +1,8 @@
 """Squall's window: widgets, Qt item models and the qasync runtime; pixels only, no behaviour.
 
 Layout:
-    runtime       builds QApplication and the qasync loop, runs the app, shuts it down in order
-                  (the only module that imports qasync)
+    runtime       builds QApplication and the window's loop, runs the app, shuts it down in order
+    loop          the window's loop: qasync with asyncio's ready queue (the only module that imports qasync)
     main_window   the main window: tabs, menu, status bar; signals wired in one place
     qt_logging    routes Qt's own messages into the `squall.qt` logger
     rows          row diffing for snapshot-fed item models (the Downloads and Tasks tables)

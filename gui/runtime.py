@@ -1,6 +1,6 @@
-"""Builds QApplication and the qasync loop, runs Squall's window on it, and shuts it down in order.
+"""Builds QApplication and the window's loop (gui/loop.py), runs Squall's window on it, and shuts it down in order.
 
-The only module that imports qasync (tests have their own loop fixture). Order of a run:
+Order of a run:
 QApplication -> qasync loop -> AppCore and its components -> window -> wait for quit (menu, close button,
 SIGINT, SIGTERM) -> hide -> stop components (bounded) -> close window -> the loop ends with main().
 Qt never quits under a pending coroutine: setQuitOnLastWindowClosed(False) and main() decides when to end;
@@ -19,7 +19,6 @@ import types
 from pathlib import Path
 from typing import NoReturn
 
-import qasync
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import QApplication
 from core.app import AppCore, LaunchOptions
 from core.profile import Profile
 from core.version import __version__
+from gui import loop as window_loop
 from gui import qt_logging
 from gui.features import build_features, components_in_start_order
 from gui.main_window import MainWindow
@@ -55,7 +55,7 @@ def make_application(argv0: str = "squall") -> QApplication:
 
 def new_loop(app: QApplication) -> asyncio.AbstractEventLoop:
     """The window's kind of loop: asyncio over Qt's event loop (benchmarks use it to measure what the window runs)."""
-    return qasync.QEventLoop(app)
+    return window_loop.new_loop(app)
 
 
 async def run_window(app: QApplication, core: AppCore) -> int:

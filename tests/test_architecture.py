@@ -31,7 +31,7 @@ def test_core_never_imports_qt_qasync_or_gui() -> None:
     assert count >= 8, "the probe should have imported every core module"
 
 
-def test_only_the_runtime_imports_qasync() -> None:
+def test_only_the_window_loop_imports_qasync() -> None:
     users = sorted(
         str(p.relative_to(ROOT))
         for p in ROOT.glob("*/**/*.py")
@@ -39,4 +39,4 @@ def test_only_the_runtime_imports_qasync() -> None:
         and not p.is_relative_to(ROOT / ".venv")
         and ("import qasync" in (t := p.read_text(encoding="utf-8")) or "from qasync" in t)
     )
-    assert users == ["gui/runtime.py"]
+    assert users == ["gui/loop.py"]

@@ -70,12 +70,13 @@ async def bench(seconds: float, rounds: int) -> dict[str, list[float]]:
 
 def qasync_runner() -> Callable[[Any], Any]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from gui import runtime  # the window's own loop class, reached through the one module that imports qasync
+    from gui import loop as window_loop  # the window's own loop class
+    from gui import runtime
 
     app = runtime.make_application("bench")
 
     def run(coro: Any) -> Any:
-        with asyncio.Runner(loop_factory=lambda: runtime.qasync.QEventLoop(app)) as runner:
+        with asyncio.Runner(loop_factory=lambda: window_loop.new_loop(app)) as runner:
             return runner.run(coro)
 
     return run

@@ -14,14 +14,13 @@ import sys
 import time
 from pathlib import Path
 
-import qasync
-
 from core.app import AppCore
 from core.downloads import State
 from core.downloads.preferences import DownloadPreferences
 from core.profile import open_profile
 from gui.downloads.panel import DownloadsPanel
 from gui.features import build_features, components_in_start_order
+from gui.loop import new_loop
 from gui.main_window import MainWindow
 from gui.runtime import make_application
 from tests.core.downloads.faultserver import FaultServer
@@ -96,5 +95,5 @@ async def main(data_dir: Path) -> int:
 
 
 if __name__ == "__main__":
-    with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(make_application())) as runner:
+    with asyncio.Runner(loop_factory=lambda: new_loop(make_application())) as runner:
         sys.exit(runner.run(main(Path(sys.argv[1]))))

@@ -13,12 +13,11 @@ import sys
 import time
 from pathlib import Path
 
-import qasync
-
 from core.app import AppCore
 from core.profile import open_profile
 from core.supervisor import Supervisor
 from gui.features import build_features, components_in_start_order
+from gui.loop import new_loop
 from gui.main_window import MainWindow
 from gui.runtime import make_application
 from gui.tasks.panel import TasksPanel
@@ -93,5 +92,5 @@ async def main(data_dir: Path) -> int:
 
 
 if __name__ == "__main__":
-    with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(make_application())) as runner:
+    with asyncio.Runner(loop_factory=lambda: new_loop(make_application())) as runner:
         sys.exit(runner.run(main(Path(sys.argv[1]))))
