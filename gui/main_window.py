@@ -7,11 +7,12 @@ import logging
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox
 
 from core.settings import Settings
 from core.version import __version__
 from gui.features import Feature
+from gui.own_tab import Tabs
 
 log = logging.getLogger("squall.app")
 
@@ -43,8 +44,7 @@ class MainWindow(QMainWindow):
         self._may_close = False
         self.setWindowTitle(window_title(profile_name, auto_profile))
         self.setObjectName("main_window")
-        self.tabs = QTabWidget(self)
-        self.tabs.setDocumentMode(True)
+        self.tabs = Tabs(self)
         self.setCentralWidget(self.tabs)
         for feature in features:
             self._add_feature(feature)

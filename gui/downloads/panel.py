@@ -43,6 +43,7 @@ from gui.downloads.settings_strip import SettingsStrip
 from gui.downloads.table_model import ETA, HOST, ID_ROLE, NAME, PROGRESS, SIZE, SPEED, STATE, DownloadTableModel
 from gui.downloads.throughput_graph import ThroughputGraph
 from gui.own_tab import set_own_tab_title, show_own_tab
+from gui.status_label import StatusLabel
 
 REFRESH_MS = 100  # the engine's coalescing tick: rows, totals and graph move at this pace, whatever the bytes do
 TITLE = "Downloads"
@@ -147,7 +148,7 @@ class DownloadsPanel(QWidget):
         self.notice.setObjectName("downloads_notice")
         self.notice.setTextFormat(Qt.TextFormat.PlainText)
         self.notice.setWordWrap(True)
-        self.status_label = QLabel("downloads: –")
+        self.status_label = StatusLabel("downloads: –")
         self.status_label.setObjectName("downloads_status")
         self.graph = ThroughputGraph(self.history)
         self.settings_strip = SettingsStrip(self.prefs)

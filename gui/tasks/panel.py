@@ -46,6 +46,7 @@ from core.monitor import (
 from core.monitor.monitor import THRESHOLD_SETTING
 from core.monitor.watchdog import MAX_THRESHOLD_MS, MIN_THRESHOLD_MS
 from core.settings import Settings
+from gui.status_label import StatusLabel
 from gui.tasks.lab_panel import LabPanel
 from gui.tasks.lag_plot import LagPlot
 from gui.tasks.record_models import RECORD_ROLE, BlockTableModel, FinishedTableModel
@@ -165,7 +166,7 @@ class TasksPanel(QWidget):
         self.message = QLabel()
         self.message.setTextFormat(Qt.TextFormat.PlainText)
         self.message.setWordWrap(True)
-        self.status_label = QLabel("tasks: –")
+        self.status_label = StatusLabel("tasks: –")
 
         toolbar = QHBoxLayout()
         toolbar.addWidget(self.filter_edit, 2)
