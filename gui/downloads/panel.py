@@ -90,6 +90,9 @@ class DownloadsPanel(QWidget):
         self._offered: list[Entry] = []
         self._reveal: set[int] = set()  # ids added from the field: selected once their rows show up
         self._retrying: set[int] = set()  # rows whose "retrying in N s" counts down between snapshots
+        # what the actions' enabled states depend on, per download: (state, waiting to retry)
+        self._action_keys: dict[int, tuple[State, bool]] = {}
+        self._actions_stale = False
         self._last_second = 0
         # weak: the window owns this panel, so a strong reference back would keep the window alive for ever
         self._filtered_window: weakref.ref[QWidget] | None = None
@@ -232,7 +235,11 @@ class DownloadsPanel(QWidget):
                 self.notifier.announce(finished)
             if self._reveal:
                 self._reveal_added()
-            self.actions.update_enabled()
+            if self._action_keys_changed(applied):
+                self._actions_stale = True
+        if self._actions_stale:
+            self._actions_stale = False
+            self.actions.update_enabled()  # reading the selection costs ~1 ms: only when it can matter
         totals = self.tally.totals()
         if applied:
             self._show_totals(totals)
@@ -258,10 +265,23 @@ class DownloadsPanel(QWidget):
             self._set_tab_title(title)
         self._title = title
 
+    def _action_keys_changed(self, applied: list[DownloadProgress]) -> bool:
+        """Remember each download's state for the actions; True if one changed (or is new) since the last tick."""
+        keys = self._action_keys
+        changed = False
+        for p in applied:
+            key = (p.state, p.next_try_at is not None)
+            if keys.get(p.id) != key:
+                keys[p.id] = key
+                changed = True
+        return changed
+
     def _forget(self, download_id: int) -> None:
         self.tally.forget(download_id)
         self._retrying.discard(download_id)
+        self._action_keys.pop(download_id, None)
         self._show_totals(self.tally.totals())
+        self._actions_stale = True  # the selection may have lost this row without a signal: next tick
 
     def _count_shown(self, *_args: object) -> None:
         total, shown = self.model.rowCount(), self.proxy.rowCount()
@@ -424,6 +444,7 @@ class DownloadsPanel(QWidget):
 
     def _apply_filter(self) -> None:
         self.proxy.set_filter(self.filter_edit.text(), self.state_combo.currentData())
+        self._actions_stale = True  # rows the filter hid leave the selection
         self._count_shown()
 
     def selected(self) -> list[DownloadProgress]:

@@ -128,6 +128,25 @@ def test_the_menu_acts_on_every_selected_row(qtbot: QtBot, qloop: LoopRunner, ri
     rig.run(scenario(), timeout=20)
 
 
+def test_shortcuts_follow_the_selected_rows_state_between_clicks(qtbot: QtBot, qloop: LoopRunner, rig: TabRig) -> None:
+    """No menu opened: the actions (and so their shortcuts) change as the selected download runs and completes."""
+    rig.server.add("s.bin", 300_000)
+    actions = rig.panel.actions.actions
+
+    async def scenario() -> None:
+        (download_id,) = rig.panel.add_text(rig.server.url("/throttle/s.bin?bps=300000"))
+        await rig.until_state(download_id, "downloading")
+        assert rig.panel.select_ids([download_id]) == 1
+        await wait_until(lambda: actions["pause"].isEnabled(), timeout=2, what="pause enabled while it runs")
+        assert not actions["open_file"].isEnabled()
+        await rig.until_state(download_id, "completed")
+        await wait_until(lambda: actions["open_file"].isEnabled(), timeout=2, what="open file enabled once done")
+        assert not actions["pause"].isEnabled()
+        assert not actions["cancel"].isEnabled()
+
+    rig.run(scenario(), timeout=20)
+
+
 def test_retry_and_remove_with_shortcuts(qtbot: QtBot, qloop: LoopRunner, rig: TabRig) -> None:
     data = rig.server.add("status", 4_000)
     rig.server.add("keep.bin", 3_000)
