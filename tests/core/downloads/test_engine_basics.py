@@ -79,3 +79,48 @@ def test_checkpoints_due_while_files_are_finished_touch_no_closed_file(
     aloop.run(run())
     for name, data in files.items():
         assert (tmp_path / "downloads" / name).read_bytes() == data
+
+
+def test_a_big_file_is_written_back_while_it_arrives(
+    aloop: LoopRunner,
+    server: FaultServer,
+    make_engine: Any,
+    recorder: Recorder,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Writeback starts every few MiB (so the final fdatasync has little left), never after the .part closed."""
+    started: list[bool] = []  # per call: was the .part still open?
+    real = PartFile.start_writeback
+
+    def counted(part: PartFile) -> None:
+        started.append(part.fd >= 0)
+        real(part)
+
+    monkeypatch.setattr(PartFile, "start_writeback", counted)
+    data = server.add("big.bin", 40 * 1024 * 1024 + 17)
+
+    async def scenario() -> int:
+        engine = make_engine(segment_threshold=1 << 40)  # one connection: the file grows front to back
+        await engine.start()
+        try:
+            download_id = engine.add(server.url("/f/big.bin"))
+            await wait_until(lambda: done(recorder, download_id), timeout=30, what="the download")
+        finally:
+            await engine.stop(2)
+        return download_id
+
+    snapshot = recorder.latest[aloop.run(scenario())]
+    assert snapshot.state is State.COMPLETED, snapshot.error
+    assert Path(snapshot.path).read_bytes() == data
+    assert len(started) >= 2, "writeback should start every 8 MiB of a 40 MiB file"
+    assert all(started)
+
+
+def test_start_writeback_keeps_the_bytes_and_is_a_no_op_once_closed(tmp_path: Path) -> None:
+    part = PartFile.reserve(tmp_path, "w.bin", ())
+    part.write(memoryview(b"x" * 100_000), 0)
+    part.start_writeback()
+    assert part.path.read_bytes() == b"x" * 100_000
+    part.close()
+    part.start_writeback()  # closed: nothing to do, nothing raised
