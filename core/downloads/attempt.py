@@ -81,7 +81,6 @@ class Run:
         self.generation = 0  # bumped when the .part restarts from byte 0: older checkpoints no longer apply
         self.spare_slots = 0  # extra connection slots taken but not yet given to a lane
         self._since_poke = 0
-        self._writeback: Future[None] | None = None
 
     # --- executor jobs, tracked so nothing closes the fd under a running job ------------------------
 
@@ -582,15 +581,8 @@ class Run:
         await self.io(part.close)
         self.part = None
 
-    def after_write(self, written: int) -> None:
-        """Every Hasher.STEP bytes: nudge the hasher, and start writeback (one job at a time, tracked in jobs)."""
+    def poke_hasher(self, written: int) -> None:
         self._since_poke += written
-        if self._since_poke < Hasher.STEP:
-            return
-        self._since_poke = 0
-        if self.hasher is not None:
+        if self.hasher is not None and self._since_poke >= Hasher.STEP:
+            self._since_poke = 0
             self.hasher.poke(self.item.frontier())
-        if self.part is not None and not self.closing and (self._writeback is None or self._writeback.done()):
-            self.jobs = {job for job in self.jobs if not job.done()}
-            self._writeback = self.svc.executor.submit(self.part.start_writeback)
-            self.jobs.add(self._writeback)

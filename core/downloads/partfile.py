@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import errno
 import fcntl
 import hashlib
@@ -26,23 +25,6 @@ from core.downloads.errors import PartLockedError, TransferError
 from core.downloads.names import PART_SUFFIX, numbered
 
 MAX_NUMBERED = 1000
-SYNC_FILE_RANGE_WRITE = 2  # <linux/fs.h>: start writeback of the range's dirty pages, do not wait for it
-
-
-def _sync_file_range() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
-    """libc's sync_file_range (Linux only; Python's os module lacks it), or None."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        function = ctypes.CDLL(None, use_errno=True).sync_file_range
-    except (OSError, AttributeError):
-        return None
-    function.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
-    function.restype = ctypes.c_int
-    return function
-
-
-_SYNC_FILE_RANGE = _sync_file_range()
 
 
 def describe_os_error(exc: OSError, path: Path | str, doing: str, *, part_kept: bool = True) -> TransferError:
@@ -245,16 +227,6 @@ class PartFile:
             if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
                 raise describe_os_error(exc, self.path, "reserving space for", part_kept=self.kept) from exc
             self.truncate(size)  # the file system cannot preallocate: a sparse file of the right size
-
-    def start_writeback(self) -> None:
-        """Ask the kernel to start writing the dirty pages to disk now, without waiting for them.
-
-        Called every few MiB while a big file arrives, so the disk works alongside the network and the fdatasync
-        at the end (which makes the file survive a power loss) has little left to do: it was up to 0.8 s of
-        the 16 x 64 MiB benchmark's 1.9 s. Only a hint: a failure shows at that fdatasync.
-        """
-        if _SYNC_FILE_RANGE is not None and self.fd >= 0:
-            _SYNC_FILE_RANGE(self.fd, 0, 0, SYNC_FILE_RANGE_WRITE)
 
     def sync(self) -> None:
         try:

@@ -165,7 +165,7 @@ class Writer:
                 if run.hasher.inline:
                     run.hasher.feed(chunk, offset)
                 else:
-                    run.after_write(len(chunk))
+                    run.poke_hasher(len(chunk))
             segment.received += len(chunk)
         if done:
             if self.stop_at_end and self.transfer is not None:
