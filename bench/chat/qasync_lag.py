@@ -165,7 +165,7 @@ def main() -> None:
 
     from PySide6.QtWidgets import QApplication
 
-    from gui.runtime import new_loop  # the window's own loop, through the one module that imports qasync
+    from gui.runtime import new_loop  # the window's own loop (gui/loop.py)
 
     app = QApplication.instance() or QApplication(["chat-bench"])
     print(

@@ -135,8 +135,6 @@ async def senders(port: int, passphrase: str, count: int, rate: float, seconds: 
 def measured(mode: str, port: int, passphrase: str, seconds: float, scratch: Path) -> dict[str, Any]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     sys.path.insert(0, str(ROOT))
-    from PySide6.QtCore import QEvent, QObject
-
     from core import db
     from core.chat.client import ChatClient
     from core.chat.preferences import ChatPreferences
@@ -146,16 +144,7 @@ def measured(mode: str, port: int, passphrase: str, seconds: float, scratch: Pat
     from gui import runtime
     from gui.chat.feed import ChatFeed
     from gui.chat.panel import ChatPanel
-
-    class PaintCounter(QObject):
-        def __init__(self) -> None:
-            super().__init__()
-            self.paints = 0
-
-        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-            if event.type() == QEvent.Type.Paint:
-                self.paints += 1
-            return False
+    from tests.gui.paints import PaintCounter
 
     app = runtime.make_application()
     conn = db.connect(scratch / f"{mode}.db")

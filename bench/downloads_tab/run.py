@@ -127,27 +127,16 @@ async def headless(urls: list[str], dest: Path, scratch: Path) -> dict[str, Any]
 def tab(urls: list[str], profile: Path, dest: Path, *, prepare: bool) -> dict[str, Any]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     sys.path.insert(0, str(ROOT))
-    from PySide6.QtCore import QEvent, QObject
-
     from core.app import AppCore
     from core.downloads.model import FINISHED
     from core.downloads.preferences import DownloadPreferences
     from core.profile import open_profile
-    from gui import runtime  # the window's own loop class, through the one module that imports qasync
+    from gui import runtime  # new_loop: the window's own loop (gui/loop.py)
     from gui.downloads.panel import DownloadsPanel
     from gui.features import build_features, components_in_start_order
     from gui.main_window import MainWindow
     from gui.runtime import make_application
-
-    class PaintCounter(QObject):
-        def __init__(self) -> None:
-            super().__init__()
-            self.paints = 0
-
-        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-            if event.type() == QEvent.Type.Paint:
-                self.paints += 1
-            return False
+    from tests.gui.paints import PaintCounter
 
     app = make_application()
 

@@ -3,23 +3,12 @@ total that changes width by a digit does not move its neighbours (gui/status_lab
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QPushButton, QVBoxLayout, QWidget
 from pytestqt.qtbot import QtBot
 
 from gui.own_tab import Tabs, set_own_tab_title
 from gui.status_label import StatusLabel
-
-
-class PaintCounter(QObject):
-    def __init__(self) -> None:
-        super().__init__()
-        self.paints = 0
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Paint:
-            self.paints += 1
-        return False
+from tests.gui.paints import PaintCounter
 
 
 def _window_with_tabs(qtbot: QtBot) -> tuple[Tabs, QWidget, QLabel]:
