@@ -7,7 +7,7 @@ The tab widget is found by walking up the parents at call time, so a panel keeps
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QStyle, QStyleOptionTabWidgetFrame, QTabWidget, QWidget
 
 
@@ -37,7 +37,7 @@ class Tabs(QTabWidget):
         self.initStyleOption(option)
         style = self.style()
         self.tabBar().setGeometry(style.subElementRect(QStyle.SubElement.SE_TabWidgetTabBar, option, self))
-        pages = self.findChild(QWidget, "qt_tabwidget_stackedwidget")
+        pages = self.findChild(QWidget, "qt_tabwidget_stackedwidget", Qt.FindChildOption.FindDirectChildrenOnly)
         if pages is None:
             return False
         pages.setGeometry(style.subElementRect(QStyle.SubElement.SE_TabWidgetTabContents, option, self))
