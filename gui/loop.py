@@ -53,14 +53,16 @@ class SquallEventLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync is unt
     def _run_soon(self) -> None:
         soon = self._soon
         deadline = time.monotonic() + self.SLICE
-        for _ in range(len(soon)):  # only what was queued before this batch began
-            handle = soon.popleft()
-            if not handle._cancelled:
-                handle._run()
-            if time.monotonic() > deadline:
-                break  # the rest keep their place at the front; Qt's due timers and events go first
-        if soon and not self.is_closed():
-            self._pump.start()
+        try:
+            for _ in range(len(soon)):  # only what was queued before this batch began
+                handle = soon.popleft()
+                if not handle._cancelled:
+                    handle._run()  # reports an Exception to the loop's handler; KeyboardInterrupt and the like escape
+                if time.monotonic() > deadline:
+                    break  # the rest keep their place at the front; Qt's due timers and events go first
+        finally:
+            if soon and not self.is_closed():
+                self._pump.start()  # even after an escaping exception, what is queued still runs
 
     def close(self) -> None:
         super().close()

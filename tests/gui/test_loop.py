@@ -6,6 +6,7 @@ import asyncio
 import threading
 from typing import Any
 
+import pytest
 from PySide6.QtCore import QTimer
 
 from gui.loop import SquallEventLoop
@@ -120,3 +121,23 @@ def test_the_loop_can_be_run_again_and_closes_cleanly(qloop: LoopRunner) -> None
     assert qloop.run(hop(10)) == 10
     assert qloop.run(hop(20)) == 20
     qloop.loop.call_soon(lambda: None)  # left queued: close() drops it
+
+
+def test_callbacks_queued_behind_an_escaping_exception_still_run(qloop: LoopRunner) -> None:
+    """A callback may raise what asyncio does not catch (KeyboardInterrupt): the ones behind it must not stall."""
+    seen: list[str] = []
+    loop = qloop.loop
+    assert isinstance(loop, SquallEventLoop)
+
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    loop.call_soon(interrupt)
+    loop.call_soon(seen.append, "after")
+    loop._pump.stop()  # as if its single shot had just fired...
+    with pytest.raises(KeyboardInterrupt):
+        loop._run_soon()  # ...into this, minus PySide printing the escaped exception
+    assert seen == []
+    assert loop._pump.isActive(), "the callback queued behind it must not wait for someone else's call_soon"
+    assert qloop.run(asyncio.sleep(0, "done")) == "done"
+    assert seen == ["after"]
