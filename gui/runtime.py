@@ -26,9 +26,9 @@ from PySide6.QtWidgets import QApplication
 from core.app import AppCore, LaunchOptions
 from core.profile import Profile
 from core.version import __version__
-from gui import loop as window_loop
 from gui import qt_logging
 from gui.features import build_features, components_in_start_order
+from gui.loop import new_loop
 from gui.main_window import MainWindow
 
 log = logging.getLogger("squall.app")
@@ -51,11 +51,6 @@ def make_application(argv0: str = "squall") -> QApplication:
     app.setQuitOnLastWindowClosed(False)
     app.setWindowIcon(QIcon(str(RESOURCES / "squall.svg")))
     return app
-
-
-def new_loop(app: QApplication) -> asyncio.AbstractEventLoop:
-    """The window's kind of loop: asyncio over Qt's event loop (benchmarks use it to measure what the window runs)."""
-    return window_loop.new_loop(app)
 
 
 async def run_window(app: QApplication, core: AppCore) -> int:

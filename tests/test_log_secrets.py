@@ -15,7 +15,7 @@ import asyncio, sys
 from pathlib import Path
 from PySide6.QtWidgets import QApplication
 from core.logs import setup_logging
-from gui import runtime
+from gui.loop import new_loop
 
 log_file = setup_logging(Path(sys.argv[1]), "debug", file_level="debug")
 app = QApplication([])
@@ -23,7 +23,7 @@ app = QApplication([])
 async def main() -> str:
     return await asyncio.get_running_loop().run_in_executor(None, lambda: "s3cret-pass" + "phrase")
 
-with asyncio.Runner(loop_factory=lambda: runtime.new_loop(app)) as runner:
+with asyncio.Runner(loop_factory=lambda: new_loop(app)) as runner:
     print(runner.run(main()))
 print(log_file)
 """

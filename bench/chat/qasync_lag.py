@@ -165,7 +165,7 @@ def main() -> None:
 
     from PySide6.QtWidgets import QApplication
 
-    from gui.runtime import new_loop  # the window's own loop (gui/loop.py)
+    from gui.loop import new_loop  # the window's own loop
 
     app = QApplication.instance() or QApplication(["chat-bench"])
     print(

@@ -144,6 +144,7 @@ def measured(mode: str, port: int, passphrase: str, seconds: float, scratch: Pat
     from gui import runtime
     from gui.chat.feed import ChatFeed
     from gui.chat.panel import ChatPanel
+    from gui.loop import new_loop
     from tests.gui.paints import PaintCounter
 
     app = runtime.make_application()
@@ -219,7 +220,7 @@ def measured(mode: str, port: int, passphrase: str, seconds: float, scratch: Pat
         return result
 
     try:
-        with asyncio.Runner(loop_factory=lambda: runtime.new_loop(app)) as runner:
+        with asyncio.Runner(loop_factory=lambda: new_loop(app)) as runner:
             return runner.run(main())
     finally:
         conn.close()

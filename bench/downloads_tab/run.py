@@ -131,9 +131,9 @@ def tab(urls: list[str], profile: Path, dest: Path, *, prepare: bool) -> dict[st
     from core.downloads.model import FINISHED
     from core.downloads.preferences import DownloadPreferences
     from core.profile import open_profile
-    from gui import runtime  # new_loop: the window's own loop (gui/loop.py)
     from gui.downloads.panel import DownloadsPanel
     from gui.features import build_features, components_in_start_order
+    from gui.loop import new_loop  # the window's own loop
     from gui.main_window import MainWindow
     from gui.runtime import make_application
     from tests.gui.paints import PaintCounter
@@ -216,7 +216,7 @@ def tab(urls: list[str], profile: Path, dest: Path, *, prepare: bool) -> dict[st
         core.profile.release()
         return result
 
-    with asyncio.Runner(loop_factory=lambda: runtime.new_loop(app)) as runner:
+    with asyncio.Runner(loop_factory=lambda: new_loop(app)) as runner:
         return runner.run(main())
 
 
@@ -272,10 +272,10 @@ def main() -> None:
         sys.path.insert(0, str(ROOT))
         from PySide6.QtWidgets import QApplication
 
-        from gui import runtime
+        from gui.loop import new_loop
 
         app = QApplication([])
-        with asyncio.Runner(loop_factory=lambda: runtime.new_loop(app)) as runner:
+        with asyncio.Runner(loop_factory=lambda: new_loop(app)) as runner:
             print(json.dumps(runner.run(headless([base + rel for rel in BIG], args.dest, args.scratch))))
         return
     if args.child in ("tab", "prepare"):

@@ -70,13 +70,13 @@ async def bench(seconds: float, rounds: int) -> dict[str, list[float]]:
 
 def qasync_runner() -> Callable[[Any], Any]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from gui import loop as window_loop  # the window's own loop class
     from gui import runtime
+    from gui.loop import new_loop  # the window's own loop
 
     app = runtime.make_application("bench")
 
     def run(coro: Any) -> Any:
-        with asyncio.Runner(loop_factory=lambda: window_loop.new_loop(app)) as runner:
+        with asyncio.Runner(loop_factory=lambda: new_loop(app)) as runner:
             return runner.run(coro)
 
     return run

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,18 +18,22 @@ def test_the_app_and_the_tests_run_on_the_batching_loop(qloop: LoopRunner) -> No
     assert isinstance(qloop.loop, SquallEventLoop)
 
 
-def test_callbacks_run_in_the_order_they_were_scheduled(qloop: LoopRunner) -> None:
-    seen: list[int] = []
+def run_scheduled(qloop: LoopRunner, schedule: Callable[[asyncio.AbstractEventLoop], None]) -> None:
+    """Run the loop until everything schedule(loop) queued with call_soon has run."""
 
     async def scenario() -> None:
         loop = asyncio.get_running_loop()
         done = loop.create_future()
-        for i in range(500):
-            loop.call_soon(seen.append, i)
+        schedule(loop)
         loop.call_soon(done.set_result, None)
         await done
 
     qloop.run(scenario())
+
+
+def test_callbacks_run_in_the_order_they_were_scheduled(qloop: LoopRunner) -> None:
+    seen: list[int] = []
+    run_scheduled(qloop, lambda loop: [loop.call_soon(seen.append, i) for i in range(500)])
     assert seen == list(range(500))
 
 
@@ -56,15 +61,11 @@ def test_callbacks_from_other_threads_keep_their_order(qloop: LoopRunner) -> Non
 def test_a_cancelled_callback_never_runs(qloop: LoopRunner) -> None:
     seen: list[str] = []
 
-    async def scenario() -> None:
-        loop = asyncio.get_running_loop()
-        done = loop.create_future()
+    def schedule(loop: asyncio.AbstractEventLoop) -> None:
         loop.call_soon(seen.append, "first")
         loop.call_soon(seen.append, "cancelled").cancel()
-        loop.call_soon(done.set_result, None)
-        await done
 
-    qloop.run(scenario())
+    run_scheduled(qloop, schedule)
     assert seen == ["first"]
 
 
@@ -75,16 +76,12 @@ def test_a_failing_callback_is_reported_and_the_batch_goes_on(qloop: LoopRunner)
     def boom() -> None:
         raise RuntimeError("boom")
 
-    async def scenario() -> None:
-        loop = asyncio.get_running_loop()
+    def schedule(loop: asyncio.AbstractEventLoop) -> None:
         loop.set_exception_handler(lambda _loop, context: reported.append(context))
-        done = loop.create_future()
         loop.call_soon(boom)
         loop.call_soon(seen.append, "after")
-        loop.call_soon(done.set_result, None)
-        await done
 
-    qloop.run(scenario())
+    run_scheduled(qloop, schedule)
     assert seen == ["after"]
     assert [str(c["exception"]) for c in reported] == ["boom"]
 
