@@ -4,12 +4,15 @@
 
 Generates (once) into bench/out/files: 16 x 64 MiB (m64), 2,000 x 16 KiB (k16), 1 x 1 GiB (g1); serves them with
 nginx using bench/downloads/nginx.conf; then, per case, alternates rounds of curl --parallel --parallel-max 8,
-aria2c (-j8; -x8 -s8 for the 1 GiB file) and `main.py get -j 8`, measuring wall time, CPU seconds (user + sys of
-the process) and peak RSS with GNU time (/usr/bin/time, Debian package `time`). `main.py get` runs with its
-bytecode cached in bench/out/pycache (one warm-up run first), as an installed Python app would; this checkout's
-environment sets PYTHONDONTWRITEBYTECODE, which would otherwise add ~0.25 s of compiling to every run. For m64 it
-also runs the engine in this process once per round with a loop-lag probe. The load average is printed with each
-case. Prints every run and the medians with ratios to curl and aria2c. Not a test: nothing here asserts a target.
+aria2c (-j8; -x8 -s8 for the 1 GiB file), `main.py get -j 8`, and "curl+sha+sync": the same curl followed by what
+`get` also does for every file, a SHA-256 (`openssl dgst`, which uses the CPU's SHA instructions as Python's
+hashlib does; coreutils' sha256sum is ~5x slower here) and a data sync (`sync --data`), so one compares equal work.
+Each run is measured with GNU time (/usr/bin/time, Debian package `time`): wall time, CPU seconds (user + sys of
+the process and of what it waited for) and peak RSS. `main.py get` runs with its bytecode cached in
+bench/out/pycache (one warm-up run first), as an installed Python app would; this checkout's environment sets
+PYTHONDONTWRITEBYTECODE, which would otherwise add ~0.25 s of compiling to every run. For m64 it also runs the
+engine in this process once per round with a loop-lag probe. The load average is printed with each case. Prints
+every run and the medians with ratios to the references. Not a test: nothing here asserts a target.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -119,11 +123,11 @@ def commands(case: str, urls: list[str], dest: Path, scratch: Path) -> dict[str,
     aria += ["-x8", "-s8", "-k1M"] if case == "g1" else ["-x1", "-s1"]
     squall = [sys.executable, str(ROOT / "main.py"), "get", "-j", "8", "-d", str(dest), "--data-dir",
               str(scratch / "squall-data"), *urls]  # fmt: skip
-    return {
-        "curl": ["curl", "--parallel", "--parallel-max", "8", "-s", "-f", "--config", str(listing)],
-        "aria2c": aria,
-        "squall": squall,
-    }
+    curl = ["curl", "--parallel", "--parallel-max", "8", "-s", "-f", "--config", str(listing)]
+    # sh waits for each step, so GNU time counts their CPU too; "$0" is dest, outside the quoted script.
+    script = f'{shlex.join(curl)} && openssl dgst -sha256 "$0"/* >/dev/null && sync --data "$0"/*'
+    checked = ["sh", "-c", script, str(dest)]
+    return {"curl": curl, "aria2c": aria, "squall": squall, "curl+sha+sync": checked}
 
 
 def clean(dest: Path, scratch: Path) -> None:
@@ -190,12 +194,12 @@ def main() -> None:
             print(f"\n== {label} ({case}), {args.rounds} rounds, alternating; load average {load()}")
             for round_no in range(1, args.rounds + 1):
                 for tool, argv in commands(case, urls, dest, scratch).items():
-                    if tool == "aria2c" and shutil.which("aria2c") is None:
+                    if shutil.which(argv[0] if tool != "curl+sha+sync" else "openssl") is None:
                         continue
                     clean(dest, scratch)
                     result = measure(tool, argv, scratch)
                     results.setdefault(tool, []).append(result)
-                    print(f"  round {round_no} {tool:7s} wall {result.wall:6.2f} s  cpu {result.cpu:6.2f} s  "
+                    print(f"  round {round_no} {tool:13s} wall {result.wall:6.2f} s  cpu {result.cpu:6.2f} s  "
                           f"peak rss {result.rss_mb:6.1f} MB{'' if result.ok else '  FAILED'}")  # fmt: skip
             summarize(results)
             if case == "m64":
@@ -232,7 +236,7 @@ def summarize(results: dict[str, list[Result]]) -> None:
         "  median:  " + "  |  ".join(f"{t} wall {w:.2f} s cpu {c:.2f} s rss {m:.0f} MB" for t, (w, c, m) in med.items())
     )
     if "squall" in med:
-        for ref in ("curl", "aria2c"):
+        for ref in ("curl", "aria2c", "curl+sha+sync"):
             if ref in med:
                 w, c, _ = med["squall"]
                 print(f"  squall / {ref}: wall {w / med[ref][0]:.2f}x, cpu {c / med[ref][1]:.2f}x")
