@@ -31,7 +31,7 @@ def setup_logging(log_dir: Path | None, stderr_level: str = "warning", *, file_l
 
     log_file = None
     if log_dir is not None:
-        log_dir.mkdir(parents=True, exist_ok=True)
+        log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)  # lines name peers and addresses
         log_file = log_dir / "squall.log"
         handler = logging.handlers.RotatingFileHandler(log_file, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
         handler.setLevel(_level(file_level))

@@ -120,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"squall serve: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)  # before the logs folder inside it takes the umask's
         setup_logging(folder / "logs", level)
     except OSError as exc:
         print(f"squall serve: cannot write logs under {folder}: {exc.strerror}; choose --data-dir", file=sys.stderr)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
+import stat
 import socket
 import subprocess
 import sys
@@ -109,6 +111,21 @@ def frames(ws: ClientConnection, kind: str, count: int) -> list[dict[str, Any]]:
         if frame["type"] == kind:
             found.append(frame)
     return found
+
+
+def test_a_new_hub_folder_and_its_logs_are_private(folder: Path) -> None:
+    previous = os.umask(0o022)  # the usual umask, which would leave both 0755
+    try:
+        server = Serve(folder)
+    finally:
+        os.umask(previous)
+    try:
+        server.ready()
+        modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in (folder, folder / "logs")}
+        assert modes == {"hub": 0o700, "logs": 0o700}
+        assert stat.S_IMODE((folder / "passphrase").stat().st_mode) == 0o600
+    finally:
+        server.kill()
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
