@@ -26,6 +26,7 @@ MAX_ID = 2**63 - 1  # SQLite's INTEGER range; larger numbers are refused rather 
 
 # WebSocket close codes the hub uses (RFC 6455 section 7.4.1)
 CLOSE_GOING_AWAY = 1001  # the hub is shutting down: reconnect later and join with since
+SHUTTING_DOWN = "hub shutting down: reconnect in a moment"  # the reason that goes with it (and nc's notice)
 CLOSE_POLICY = 1008  # rate limit kept being exceeded, or the reader fell too far behind
 CLOSE_TOO_BIG = 1009  # a frame over MAX_FRAME_BYTES
 

@@ -4,7 +4,7 @@
     hub: Nick:                          user: a nick (same rules as everywhere)
     then every line the user sends is a message to the current room (lobby first), and every message there
     arrives as `[HH:MM] <nick> text`. Commands: /who, /join ROOM, /quit, /help; `//text` sends "/text".
-    Hub notices start with "* ", refusals with "! ".
+    Hub notices start with "* ", refusals with "! "; blank lines are ignored.
 
 Lines over 4,000 bytes are refused and discarded as they arrive, never buffered whole. The passphrase and nick
 must come within login_timeout (slowloris); after that TCP keepalive and TCP_USER_TIMEOUT find dead peers.
@@ -28,7 +28,7 @@ from core.chat.hub.limits import TokenBucket
 from core.chat.hub.peer import Peer
 from core.chat.hub.service import message_out
 from core.chat.hub.writer import BoundedWriter
-from core.chat.protocol import LOBBY, MAX_TEXT_CHARS, nick_problem, room_problem
+from core.chat.protocol import CLOSE_GOING_AWAY, LOBBY, MAX_TEXT_CHARS, SHUTTING_DOWN, nick_problem, room_problem
 from core.supervisor import Supervisor
 
 log = logging.getLogger("squall.chat.hub")
@@ -187,6 +187,15 @@ class Gateway(TCPServer):
             await self._chat(peer, reader)
         except StreamClosedError:
             pass
+        except asyncio.CancelledError:
+            # Hub.stop told the users signed in when it began; this tells those still at the prompts (or signed
+            # in since) before the end of the connection, not as a bare EOF.
+            if ctx.stopping:
+                if peer is not None:
+                    peer.close(CLOSE_GOING_AWAY, SHUTTING_DOWN)
+                elif not stream.closed():
+                    stream.write(f"\n* {SHUTTING_DOWN}\n".encode())  # not awaited: this task is cancelled
+            raise
         finally:
             if peer is not None:
                 ctx.service.detach(peer)
@@ -200,12 +209,16 @@ class Gateway(TCPServer):
             return None
         await _write(stream, "Squall hub. Passphrase: ")
         line = await reader.readline()
-        if not isinstance(line, bytes):
+        if line is None:
             return None
-        if not ctx.authority.passphrase_ok(line.decode("utf-8", "replace")):
+        # An over-long line counts as a wrong passphrase, so it is no way around the limit on tries.
+        if isinstance(line, LineTooLong) or not ctx.authority.passphrase_ok(line.decode("utf-8", "replace")):
             ctx.throttle.failed(ip)
             log.info("wrong passphrase from %s (nc)", ip)
-            await _write(stream, "! wrong passphrase; bye\n")
+            why = "wrong passphrase"
+            if isinstance(line, LineTooLong):
+                why = f"line refused: over {MAX_LINE} bytes (counted as a {why})"
+            await _write(stream, f"! {why}; bye\n")
             return None
         prompt = "Nick: "
         for _ in range(NICK_TRIES):
@@ -229,8 +242,8 @@ class Gateway(TCPServer):
         service.join(peer, room, None)
         here = service.rooms.get(room)
         others = [n for n in (here.nicks() if here else []) if n != peer.nick]
-        greeting = f"* welcome, {peer.nick}. " if welcome else ""
-        peer.notice(f"{greeting}You are in #{room} with {', '.join(others) if others else 'nobody else yet'}. /help")
+        greeting = f"welcome, {peer.nick}. " if welcome else ""
+        peer.notice(f"* {greeting}You are in #{room} with {', '.join(others) if others else 'nobody else yet'}. /help")
         for msg in reversed(service.history.before(room, None, RECENT_LINES)):
             peer.send(message_out(msg))
 
@@ -274,7 +287,9 @@ class Gateway(TCPServer):
             problem = room_problem(arg)
             if problem:
                 peer.notice(f"! /join ROOM: {problem}")
-            elif arg != peer.room:
+            elif arg == peer.room:
+                peer.notice(f"* you are already in #{arg}")
+            else:
                 self._enter(peer, arg)
         elif word == "/help":
             peer.notice(HELP)

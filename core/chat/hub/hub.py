@@ -39,7 +39,7 @@ from core.chat.hub.service import ChatService
 from core.chat.hub.store import History
 from core.chat.hub.webapp import GuardedHTTPServer, make_app
 from core.chat.hub.writer import FlushScheduler
-from core.chat.protocol import CLOSE_GOING_AWAY, PROTOCOL_VERSION
+from core.chat.protocol import CLOSE_GOING_AWAY, PROTOCOL_VERSION, SHUTTING_DOWN
 from core.profile import hub_dir
 from core.supervisor import Supervisor
 from core.version import __version__
@@ -268,7 +268,7 @@ class Hub:
         for gateway in self._gateways:
             gateway.stop()
         for peer in list(ctx.service.peers):
-            peer.close(CLOSE_GOING_AWAY, "hub shutting down: reconnect in a moment")
+            peer.close(CLOSE_GOING_AWAY, SHUTTING_DOWN)
         # Give clients half the time left to answer the close frame; then cut whoever has not.
         await self._wait_sockets(ctx, (deadline - time.monotonic()) / 2)
         for handler in list(ctx.sockets):

@@ -37,6 +37,11 @@ class NcUser:
             data = await self.reader.readuntil(text.encode())
         return data.decode()
 
+    async def next_line(self, timeout: float = 5.0) -> str:
+        """The next whole line, whatever it is."""
+        async with asyncio.timeout(timeout):
+            return (await self.reader.readline()).decode()
+
     async def line_with(self, text: str, timeout: float = 5.0) -> str:
         """The first whole line containing text (earlier lines are skipped)."""
         async with asyncio.timeout(timeout):
@@ -233,5 +238,106 @@ def test_stop_tells_nc_users(aloop: LoopRunner, start_hub: StartHub) -> None:
             stopping = asyncio.ensure_future(hub.stop(1.0))
             assert "* hub shutting down" in await carol.rest()
             await stopping
+
+    aloop.run(scenario())
+
+
+def test_every_line_after_login_is_a_notice_a_refusal_or_a_message(aloop: LoopRunner, start_hub: StartHub) -> None:
+    hub = start_hub(tcp_port=0)
+
+    async def scenario() -> None:
+        ws = await WsClient.connect(hub, "alice")
+        await ws.join("den")
+        await ws.say("in the den", room="den")
+        async with nc(hub) as carol:
+            for line in ("/join ok.room-1_x", "/join ok.room-1_x", "/join bad room!", "/join den", "/who"):
+                await carol.send(line)
+            for line in ("/help", "/dance", "/join lobby", "/quit"):
+                await carol.send(line)
+            lines = (await carol.rest()).splitlines()
+        await ws.close()
+        assert "* You are in #ok.room-1_x with nobody else yet. /help" in lines
+        assert "* you are already in #ok.room-1_x" in lines
+        assert "* You are in #den with alice. /help" in lines
+        assert "* You are in #lobby with nobody else yet. /help" in lines
+        assert any(line.endswith("<alice> in the den") for line in lines)  # the den's recent messages
+        assert [line for line in lines if not line.startswith(("* ", "! ", "["))] == []
+
+    aloop.run(scenario())
+
+
+def test_join_the_room_you_are_in_says_so(aloop: LoopRunner, start_hub: StartHub) -> None:
+    hub = start_hub(tcp_port=0)
+
+    async def scenario() -> None:
+        async with nc(hub) as carol:
+            await carol.send("/join lobby")
+            assert await carol.next_line() == "* you are already in #lobby\n"
+            await carol.send("/who")  # still in the lobby, once
+            assert await carol.next_line() == "* in #lobby (1): carol\n"
+
+    aloop.run(scenario())
+
+
+def test_blank_lines_are_ignored(aloop: LoopRunner, start_hub: StartHub) -> None:
+    hub = start_hub(tcp_port=0)
+
+    async def scenario() -> None:
+        ws = await WsClient.connect(hub, "alice")
+        await ws.join()
+        async with nc(hub) as carol:
+            await carol.send(b"\n   \n\t \r\n")
+            await carol.send("after the blank lines")
+            assert (await ws.expect("message"))["text"] == "after the blank lines"  # the first message is this one
+            assert (await carol.next_line()).endswith("<carol> after the blank lines\n")  # no refusal before it
+        await ws.close()
+
+    aloop.run(scenario())
+
+
+def test_stop_tells_users_still_at_the_prompts(aloop: LoopRunner, start_hub: StartHub) -> None:
+    hub = start_hub(tcp_port=0)
+
+    async def scenario() -> None:
+        async with nc(hub) as carol, nc(hub, None) as eve, nc(hub, None) as dave:
+            await eve.read_until("Passphrase: ")
+            await dave.read_until("Passphrase: ")
+            await dave.send(hub.passphrase)
+            await dave.read_until("Nick: ")
+            stopping = asyncio.ensure_future(hub.stop(1.0))
+            assert (await eve.rest()).endswith("* hub shutting down: reconnect in a moment\n")
+            assert (await dave.rest()).endswith("* hub shutting down: reconnect in a moment\n")
+            assert (await carol.rest()).count("* hub shutting down") == 1  # signed in: told once, by Hub.stop
+            await stopping
+
+    aloop.run(scenario())
+
+
+def test_an_over_long_passphrase_line_is_refused_and_counts_as_wrong(aloop: LoopRunner, start_hub: StartHub) -> None:
+    hub = start_hub(tcp_port=0, failed_logins_per_minute=1)
+
+    async def scenario() -> None:
+        async with nc(hub, None) as eve:
+            await eve.read_until("Passphrase: ")
+            await eve.send("p" * 4001)
+            assert "! line refused: over 4000 bytes (counted as a wrong passphrase); bye" in await eve.rest()
+        async with nc(hub, None) as eve:  # it was one wrong passphrase: no way around the limit
+            assert "too many wrong passphrases" in await eve.rest()
+
+    aloop.run(scenario())
+
+
+def test_an_over_long_nick_line_is_a_bad_nick(aloop: LoopRunner, start_hub: StartHub) -> None:
+    hub = start_hub(tcp_port=0)
+
+    async def scenario() -> None:
+        async with nc(hub, None) as user:
+            await user.read_until("Passphrase: ")
+            await user.send(hub.passphrase)
+            await user.read_until("Nick: ")
+            await user.send("n" * 4001)
+            assert await user.read_until("Nick: ") == "! nick must be 1 to 32 characters long. Nick: "
+            await user.send("dave")
+            assert "welcome, dave" in await user.line_with("You are in #lobby")
 
     aloop.run(scenario())
