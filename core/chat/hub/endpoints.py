@@ -23,11 +23,15 @@ access_log = logging.getLogger("squall.chat.hub.access")
 
 
 class ApiError(HTTPError):
-    """An HTTP error whose message is meant for the client (sent as {"error": message}); logged at info."""
+    """An HTTP error whose message is meant for the client (sent as {"error": message}); logged at info.
 
-    def __init__(self, status: int, message: str) -> None:
+    headers go with the answer (Tornado clears those set before an error, so they must travel with it).
+    """
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(status)
         self.message = message
+        self.headers = headers or {}
 
 
 def log_request(handler: RequestHandler) -> None:
@@ -56,7 +60,19 @@ class HubHandlerMixin(RequestHandler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
-        message = exc.message if isinstance(exc, ApiError) else self._reason
+        if isinstance(exc, ApiError):
+            message = exc.message
+            for name, value in exc.headers.items():
+                self.set_header(name, value)
+        elif isinstance(exc, HTTPError) and status_code == 403 and "xsrf" in (exc.log_message or "").lower():
+            message = (
+                "the form's _xsrf field is missing or does not match the _xsrf cookie: "
+                "load /login again (with cookies on) and send the form from that page"
+            )
+        elif status_code == 405:
+            message = f"{self.request.method} is not allowed on {self.request.path}: see docs/protocol.md"
+        else:
+            message = self._reason
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.finish(json.dumps({"error": message}))
 
@@ -141,12 +157,7 @@ class LoginHandler(HubHandler):
         self.write(_PAGE.format(body=form))
 
     def post(self) -> None:
-        nick = check_login(
-            self.ctx,
-            self.request.remote_ip or "?",
-            self.get_body_argument("nick", ""),
-            self.get_body_argument("passphrase", ""),
-        )
+        nick = check_login(self.ctx, self.request.remote_ip or "?", self._field("nick"), self._field("passphrase"))
         self.set_cookie(
             COOKIE_NAME,
             self.ctx.authority.cookie_for(nick),
@@ -157,14 +168,30 @@ class LoginHandler(HubHandler):
         )
         self.write(_PAGE.format(body=f"<p>Signed in as {html.escape(nick)}. Chat at /ws from this origin.</p>"))
 
+    def _field(self, name: str) -> str:
+        """A form field exactly as sent. get_body_argument would strip it and turn control characters into
+        spaces, so a nick /api/token refuses (" ada", "a\x01b") would pass here as another one."""
+        values = self.request.body_arguments.get(name)
+        if not values:
+            return ""
+        try:
+            return values[-1].decode("utf-8")
+        except UnicodeDecodeError:
+            raise ApiError(400, f"the form field {name!r} is not UTF-8") from None
+
 
 class HealthHandler(HubHandler):
     """GET /health -> {"version", "protocol", "uptime", "connections", "rooms", ...}."""
+
+    SUPPORTED_METHODS = ("GET",)  # others get 405 (checked before XSRF, which would say 403 to a POST)
 
     def get(self) -> None:
         self.write(self.ctx.health())
 
 
 class NotFoundHandler(HubHandler):
+    def check_xsrf_cookie(self) -> None:
+        return  # nothing here acts on a cookie: a POST to a wrong path is a 404, not an XSRF 403
+
     def prepare(self) -> None:
         raise ApiError(404, "no such endpoint: see docs/protocol.md (/ws, /api/token, /login, /health)")

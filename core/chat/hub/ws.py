@@ -1,10 +1,10 @@
 """GET /ws: the WebSocket endpoint. Authenticates before the upgrade, then feeds frames to the ChatService.
 
 Order of checks, all before any 101: the hub is running (503), a valid token or login cookie (401), a free slot
-for the client's address (429), then Tornado's own checks: a real upgrade (400) from our Origin (403). After the
-upgrade, outgoing frames go through the peer's BoundedWriter (never write_message), and on_message returns a
-future for the next loop turn so one chatty connection cannot starve the rest. Frames over 64 KiB are closed with
-1009 by Tornado (websocket_max_message_size).
+for the client's address (429), then a real upgrade (400) from our Origin (403) in version 13 (426), all with JSON
+bodies. After the upgrade, outgoing frames go through the peer's BoundedWriter (never write_message), and
+on_message returns a future for the next loop turn so one chatty connection cannot starve the rest. Frames over
+64 KiB are closed with 1009 by Tornado (websocket_max_message_size); text that is not UTF-8 with 1007.
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
+from tornado.httputil import HTTPHeaders
 from tornado.iostream import IOStream
-from tornado.websocket import WebSocketHandler
+from tornado.websocket import WebSocketHandler, WebSocketProtocol, WebSocketProtocol13
 
 from core.chat.hub.auth import COOKIE_NAME
 from core.chat.hub.context import HubContext, yield_point
@@ -26,6 +28,36 @@ from core.chat.hub.writer import BoundedWriter
 from core.chat.protocol import CLOSE_POLICY, encode, error_frame
 
 log = logging.getLogger("squall.chat.hub")
+CLOSE_NOT_UTF8 = 1007  # RFC 6455: data inconsistent with the message type
+
+
+def _same_origin(headers: HTTPHeaders) -> bool:
+    """Tornado's rule for WebSocket upgrades: a browser's Sec-Fetch-Site says same-origin (or none), or, from
+    older browsers, the Origin names the Host; clients that send neither are not browsers."""
+    site = headers.get("Sec-Fetch-Site")
+    if site in ("same-origin", "none"):
+        return True
+    origin = headers.get("Origin")
+    if site is None:
+        return origin is None or urlsplit(origin).netloc.lower() == headers.get("Host", "").lower()
+    return False  # cross-site or same-site: another origin
+
+
+class _Rfc6455Protocol(WebSocketProtocol13):
+    """Tornado's protocol, except that a text frame that is not UTF-8 closes with 1007 (RFC 6455, 8.1), so the
+    client learns why; Tornado drops the TCP connection without a word. The check decodes the frame once more:
+    client frames are few (at most 20/s per connection) and small."""
+
+    def _handle_message(self, opcode: int, data: bytes) -> asyncio.Future[None] | None:
+        if opcode == 0x1 and not self.client_terminated:
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                handler = self.handler
+                assert isinstance(handler, ChatSocket)
+                handler.refuse_connection(CLOSE_NOT_UTF8, "a text frame was not valid UTF-8")
+                return None
+        return super()._handle_message(opcode, data)
 
 
 class WsPeer(Peer):
@@ -96,13 +128,45 @@ class ChatSocket(HubHandlerMixin, WebSocketHandler):
         else:
             nick = authority.nick_from_cookie(self.get_cookie(COOKIE_NAME))
         if nick is None:
-            self.set_header("WWW-Authenticate", 'Bearer realm="squall"')
             raise ApiError(
                 401,
                 "a valid token is required: POST /api/token, then send it as 'Authorization: Bearer TOKEN' "
                 "(browsers: sign in at /login)",
+                headers={"WWW-Authenticate": 'Bearer realm="squall"'},
             )
         return nick
+
+    async def get(self, *args: str, **kwargs: str) -> None:
+        self._check_handshake()
+        await super().get(*args, **kwargs)
+
+    def _check_handshake(self) -> None:
+        """Tornado's own checks, made first so that their refusals are JSON and say what to do, like every hub
+        error (Tornado answers them in plain text). Tornado still makes its checks after these."""
+        headers = self.request.headers
+        connection = {part.strip().lower() for part in headers.get("Connection", "").split(",")}
+        if headers.get("Upgrade", "").lower() != "websocket" or "upgrade" not in connection:
+            raise ApiError(400, "/ws is a WebSocket: open it with 'Upgrade: websocket' and 'Connection: Upgrade'")
+        if not _same_origin(headers):
+            raise ApiError(403, "pages from another site may not open this hub's WebSocket; only its own pages may")
+        if headers.get("Sec-WebSocket-Version") != "13":
+            raise ApiError(
+                426, "this hub speaks WebSocket version 13 (RFC 6455) only", headers={"Sec-WebSocket-Version": "13"}
+            )
+
+    def get_websocket_protocol(self) -> WebSocketProtocol | None:
+        protocol = super().get_websocket_protocol()
+        if not isinstance(protocol, WebSocketProtocol13):
+            return protocol  # None: not version 13 (refused above already)
+        return _Rfc6455Protocol(self, False, protocol.params)
+
+    def refuse_connection(self, code: int, reason: str) -> None:
+        """Close for a protocol error found below on_message (see _Rfc6455Protocol)."""
+        log.info("closing %s: %s", self.peer.label if self.peer else "a connection", reason)
+        if self.peer is not None:
+            self.peer.close(code, reason)
+        else:
+            self.close(code, reason)
 
     def open(self, *args: str, **kwargs: str) -> None:
         connection = self.ws_connection

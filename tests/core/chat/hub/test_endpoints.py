@@ -9,6 +9,7 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPResponse
@@ -142,6 +143,58 @@ def test_login_page_escapes_the_nick(aloop: LoopRunner, start_hub: StartHub) -> 
             )
         assert b"<script>" not in reply.body
         assert b"&lt;script&gt;" in reply.body
+
+    aloop.run(scenario())
+
+
+def test_login_takes_the_fields_as_sent_and_refuses_like_the_token_endpoint(
+    aloop: LoopRunner, start_hub: StartHub
+) -> None:
+    hub = start_hub()
+
+    async def scenario() -> None:
+        async with http() as client:
+            xsrf_cookie, xsrf_field = _xsrf_from(await client.fetch(hub.url + "/login"))
+
+            async def login(nick: str, passphrase: str) -> HTTPResponse:
+                body = urlencode({"nick": nick, "passphrase": passphrase, "_xsrf": xsrf_field})
+                headers = {"Cookie": f"_xsrf={xsrf_cookie}"}
+                return await client.fetch(
+                    hub.url + "/login", method="POST", body=body, headers=headers, raise_error=False
+                )
+
+            cases = [
+                (" alice", hub.passphrase, 400, "start or end with a space"),  # not quietly "alice"
+                ("alice ", hub.passphrase, 400, "start or end with a space"),
+                ("a\x01b", hub.passphrase, 400, "printable"),  # not quietly "a b"
+                ("alice", f" {hub.passphrase} ", 401, "wrong passphrase"),  # as /api/token says
+            ]
+            for nick, passphrase, code, words in cases:
+                reply = await login(nick, passphrase)
+                assert reply.code == code, (nick, reply.body)
+                assert words in json.loads(reply.body)["error"]
+                token_reply = await post_json(client, hub, "/api/token", {"nick": nick, "passphrase": passphrase})
+                assert token_reply.code == code  # one rule for both doors
+            assert (await login("alice", hub.passphrase)).code == 200
+
+    aloop.run(scenario())
+
+
+def test_wrong_methods_paths_and_missing_xsrf_get_json_that_says_so(aloop: LoopRunner, start_hub: StartHub) -> None:
+    hub = start_hub()
+
+    async def scenario() -> None:
+        async with http() as client:
+            cases = [
+                ("/login", 403, "_xsrf field is missing or does not match"),  # no XSRF pair at all
+                ("/health", 405, "POST is not allowed on /health"),
+                ("/nope", 404, "no such endpoint"),
+            ]
+            for path, code, words in cases:
+                reply = await client.fetch(hub.url + path, method="POST", body=b"x=1", raise_error=False)
+                assert reply.code == code, (path, reply.body)
+                assert reply.headers["Content-Type"].startswith("application/json")
+                assert words in json.loads(reply.body)["error"], (path, reply.body)
 
     aloop.run(scenario())
 
