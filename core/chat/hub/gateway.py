@@ -253,8 +253,12 @@ class Gateway(TCPServer):
             line = await reader.readline()
             if line is None:
                 return
-            if not service.admit(peer):
-                continue
+            # Paced, not dropped: a pasted block waits in TCP's buffers (the kernel's, not ours) and arrives
+            # whole at the rate limit, where a WebSocket client that floods gets rate_limited and then 1008.
+            wait = peer.bucket.delay()
+            if wait:
+                await asyncio.sleep(wait + 0.001)  # a hair more, so the token is surely there
+            peer.bucket.take()
             if isinstance(line, LineTooLong):
                 peer.notice(f"! line refused: over {MAX_LINE} bytes (nothing was sent)")
                 continue

@@ -31,6 +31,11 @@ class TokenBucket:
         self._tokens = min(float(self.burst), self._tokens + (now - self._last) * self.rate)
         self._last = now
 
+    def delay(self) -> float:
+        """Seconds until take() would succeed (0.0: now). Spends nothing."""
+        self._refill()
+        return max(0.0, (1.0 - 1e-9 - self._tokens) / self.rate)
+
     def take(self) -> bool:
         """Spend one token; False (and nothing spent) when the bucket is empty."""
         self._refill()

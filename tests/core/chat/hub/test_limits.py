@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from core.chat.hub.limits import FailureThrottle, IpSlots, TokenBucket
 
 
@@ -36,6 +38,21 @@ def test_bucket_sustains_exactly_the_rate() -> None:
         clock.now += 0.025
         allowed += bucket.take()
     assert allowed == 300
+
+
+def test_bucket_says_how_long_until_the_next_token() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(rate=20, burst=2, clock=clock)
+    assert bucket.delay() == 0.0
+    assert bucket.take()
+    assert bucket.take()
+    assert bucket.delay() == pytest.approx(0.05)
+    assert bucket.delay() == pytest.approx(0.05)  # asking spends nothing
+    clock.now += 0.03
+    assert bucket.delay() == pytest.approx(0.02)
+    clock.now += 0.02
+    assert bucket.delay() == 0.0
+    assert bucket.take()
 
 
 def test_slots_per_address() -> None:
