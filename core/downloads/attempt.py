@@ -19,14 +19,13 @@ import asyncio
 import contextlib
 import hashlib
 import time
-import urllib.parse
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
 from core.downloads import names
-from core.downloads.errors import RestartNeededError, TransferError
+from core.downloads.errors import BadUrlError, RestartNeededError, TransferError
 from core.downloads.http import Response, Transfer
 from core.downloads.model import Item, Segment, State
 from core.downloads.partfile import Hasher, PartFile
@@ -39,6 +38,7 @@ from core.downloads.responses import (
     validator,
 )
 from core.downloads.services import Services
+from core.downloads.urls import redirect_target
 from core.downloads.writer import INLINE_HASH_MAX, Writer
 
 T = TypeVar("T")
@@ -384,7 +384,7 @@ class Run:
         *,
         url: str | None = None,
     ) -> Response:
-        """GET with redirects followed here (http/https only, no loops, at most max_redirects hops)."""
+        """GET with redirects followed here (valid http(s) targets only, no loops, at most max_redirects hops)."""
         current = url or self.item.url
         seen = [current]
         for _hop in range(self.svc.max_redirects + 1):
@@ -419,13 +419,10 @@ class Run:
             finally:
                 self.transfers.discard(transfer)
             if response.code in REDIRECTS and response.headers.get("Location"):
-                target = urllib.parse.urljoin(current, response.headers["Location"])
-                scheme = urllib.parse.urlsplit(target).scheme.lower()
-                if scheme not in ("http", "https"):
-                    raise TransferError(
-                        f"the server redirected to {target!r}; only http:// and https:// redirects are followed",
-                        retryable=False,
-                    )
+                try:
+                    target = redirect_target(current, response.headers["Location"])
+                except BadUrlError as exc:  # trying again gets the same Location
+                    raise TransferError(str(exc), retryable=False) from None
                 if target in seen:
                     raise TransferError(
                         f"the server redirects in a loop ({' -> '.join([*seen, target])})", retryable=False

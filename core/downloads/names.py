@@ -2,7 +2,9 @@
 
 The rule: whatever a server or URL says, the result is one plain file name: no separators, no `..`, no
 control or bidi characters, no Windows-reserved names or characters, at most MAX_NAME_BYTES of UTF-8, never
-empty and never hidden (no leading dot). Pure functions, no I/O: the engine checks existence off the loop.
+empty and never hidden (no leading dot). Bytes that do not decode never become U+FFFD: an undecodable filename*
+counts as absent, an undecodable URL name stays percent-encoded. Pure functions, no I/O: the engine checks
+existence off the loop.
 """
 
 from __future__ import annotations
@@ -41,10 +43,24 @@ def from_content_disposition(value: str | None) -> str | None:
             continue
         raw: object = param  # typeshed says str; filename* arrives as a (charset, language, text) tuple
         if isinstance(raw, tuple):  # filename*=charset'lang'value (RFC 6266 / 5987)
-            extended = email.utils.collapse_rfc2231_value(raw, errors="replace")
+            extended = _decode_extended(raw) or extended
         elif isinstance(raw, str) and plain is None:
             plain = _latin1_to_utf8(email.utils.unquote(raw))
     return extended or plain or None
+
+
+def _decode_extended(value: tuple[str | None, str | None, str]) -> str | None:
+    """A filename* value's text, or None when its bytes are not in its charset (or the charset is unknown).
+
+    Undecodable means ignored, as if filename* were absent: the plain filename or the URL names the file, not a
+    name of U+FFFD replacement characters.
+    """
+    charset, _language, text = value
+    try:
+        # email keeps the percent-decoded bytes as Latin-1 characters (raw-unicode-escape gives them back).
+        return text.encode("raw-unicode-escape").decode(charset or "us-ascii")
+    except (LookupError, UnicodeError):  # LookupError: unknown charset, or not a text encoding (rot13)
+        return None
 
 
 def _latin1_to_utf8(text: str) -> str:
@@ -56,10 +72,13 @@ def _latin1_to_utf8(text: str) -> str:
 
 
 def from_url(url: str) -> str | None:
-    """The last path segment of a URL, percent-decoded (UTF-8), unsanitised."""
+    """The last path segment of a URL, percent-decoded (UTF-8), unsanitised; left encoded when not UTF-8."""
     path = urllib.parse.urlsplit(url).path
     segment = path.rstrip("/").rsplit("/", 1)[-1]
-    return urllib.parse.unquote(segment, errors="replace") or None
+    try:
+        return urllib.parse.unquote(segment, errors="strict") or None
+    except UnicodeDecodeError:  # `caf%E9.txt` (Latin-1) stays as it is rather than becoming `caf\ufffd.txt`
+        return segment or None
 
 
 def _keep(ch: str) -> bool:

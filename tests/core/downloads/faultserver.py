@@ -22,6 +22,7 @@ Routes (NAME is a file added with `add`):
     /loop                 302 to itself
     /to-ftp               302 to ftp://127.0.0.1/file
     /redirect/NAME        302 to /f/NAME
+    /to?location=V        302 with `Location: V` (V exactly as given, however malformed)
     /ka/NAME              tornado's own keep-alive answer (HTTP/1.1, Content-Length); notes each connection
     /kaclose/NAME         a keep-alive answer (no `Connection: close`); the next request on that connection is
                           read and dropped: the server closes without answering (as after its idle timeout)
@@ -290,6 +291,8 @@ class RedirectRoute(RawHandler):
             target = "/loop"
         elif path == "/to-ftp":
             target = "ftp://127.0.0.1/file"
+        elif path == "/to":
+            target = self.get_query_argument("location", strip=False)
         else:
             target = "/f/" + args[0]
         await self.send_head(stream, 302, "Found", {"Location": target, "Content-Length": "0"})
@@ -340,6 +343,7 @@ def make_app(state: ServerState) -> Application:
         (r"/chunked/([^/]+)", ChunkedRoute),
         (r"/loop", RedirectRoute),
         (r"/to-ftp", RedirectRoute),
+        (r"/to", RedirectRoute),
         (r"/redirect/([^/]+)", RedirectRoute),
         (r"/ka/([^/]+)", KeepAliveRoute),
         (r"/kaclose/([^/]+)", ClosingKeepAliveRoute),

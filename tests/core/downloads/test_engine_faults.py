@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,37 @@ def test_redirect_to_a_non_http_scheme_is_refused(
     assert snapshot.state is State.FAILED
     assert "redirected to 'ftp://127.0.0.1/file'" in snapshot.error
     assert "only http:// and https://" in snapshot.error
+
+
+@pytest.mark.parametrize(
+    ("location", "reason"),
+    [
+        ("http://[::1", "it is not a valid URL (Invalid IPv6 URL)"),
+        ("http://exa mple.com/", "it contains spaces or control characters"),
+        ("http://127.0.0.1:0/x", "it has port 0"),
+        ("http:///f/r.bin", "it has no host name"),  # not a path on the current host
+        ("http://exa%mple.com/", "it has an invalid host name 'exa%mple.com'"),
+    ],
+)
+def test_redirect_to_an_invalid_address_fails_at_once(
+    aloop: LoopRunner, server: FaultServer, make_engine: Any, recorder: Recorder, location: str, reason: str
+) -> None:
+    server.add("r.bin", 10)
+    url = server.url("/to?location=" + urllib.parse.quote(location, safe=""))
+    snapshot = aloop.run(download(make_engine, recorder, url))
+    assert snapshot.state is State.FAILED
+    assert snapshot.error == f"the server redirected to an invalid address {location!r}: {reason}"
+    assert snapshot.attempts == 1
+    assert [path for path, _, _ in server.state.requests] == ["/to"]
+
+
+def test_a_raw_space_in_a_redirect_path_or_query_is_encoded_as_browsers_do(
+    aloop: LoopRunner, server: FaultServer, make_engine: Any, recorder: Recorder
+) -> None:
+    data = server.add("r.bin", 10)
+    snapshot = aloop.run(download(make_engine, recorder, server.url("/to?location=/f/r.bin%3Fnote%3Da%20b")))
+    assert_complete(snapshot, data)
+    assert [path for path, _, _ in server.state.requests] == ["/to", "/f/r.bin"]
 
 
 def test_redirect_is_followed_and_names_come_from_the_final_url(
@@ -240,6 +272,24 @@ def test_connection_refused_is_retried_then_reported(aloop: LoopRunner, make_eng
     snapshot = aloop.run(download(make_engine, recorder, f"http://127.0.0.1:{free_port()}/x"))
     assert snapshot.state is State.FAILED
     assert snapshot.error == "the connection was refused (is the server up?) (gave up after 4 tries)"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("attachment; filename*=UTF-8''%E2%82", "cd"),
+        ("attachment; filename=\"plain.txt\"; filename*=UTF-8''%E2%82", "plain.txt"),
+    ],
+)
+def test_undecodable_filename_star_falls_back_to_the_plain_name_or_the_url(
+    aloop: LoopRunner, server: FaultServer, make_engine: Any, recorder: Recorder, value: str, expected: str
+) -> None:
+    import urllib.parse
+
+    snapshot = aloop.run(download(make_engine, recorder, server.url("/cd?value=" + urllib.parse.quote(value))))
+    assert snapshot.state is State.COMPLETED, snapshot.error
+    assert snapshot.name == expected
+    assert Path(snapshot.path).read_bytes() == b"hello"
 
 
 @pytest.mark.parametrize(

@@ -44,6 +44,25 @@ def test_name_falls_back_to_the_url_then_to_download() -> None:
     assert names.choose("mine.bin", 'attachment; filename="theirs.bin"', "http://h/url.bin") == "mine.bin"
 
 
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("attachment; filename*=UTF-8''%E2%82", "fallback.bin"),
+        ("attachment; filename=\"plain.txt\"; filename*=UTF-8''%E2%82", "plain.txt"),
+        ("attachment; filename*=UTF-8''%FF%FE; filename=plain.txt", "plain.txt"),
+        ("attachment; filename*=X-NO-SUCH-CHARSET''abc.txt; filename=plain.txt", "plain.txt"),
+        ("attachment; filename*=ISO-8859-1''caf%E9.txt", "café.txt"),
+    ],
+)
+def test_an_undecodable_filename_star_counts_as_absent(header: str, expected: str) -> None:
+    assert names.choose(None, header, "http://h/fallback.bin") == expected
+
+
+def test_an_undecodable_url_name_stays_percent_encoded() -> None:
+    assert names.choose(None, None, "http://h/caf%E9.txt") == "caf%E9.txt"
+    assert names.choose(None, None, "http://h/%2E%2E%2F%FF") == "%2E%2E%2F%FF", "no `../` comes out of it"
+
+
 def test_over_long_names_keep_their_extension_within_the_byte_limit() -> None:
     name = names.sanitize("é" * 300 + ".tar.gz")
     assert len(name.encode()) <= names.MAX_NAME_BYTES
