@@ -7,6 +7,14 @@ from collections.abc import Sequence
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl+C before a mode installed its own handling (while importing, say)
+        print("squall: interrupted", file=sys.stderr)
+        return 1
+
+
+def _main(argv: Sequence[str] | None) -> int:
     from core import cli
     from core.app import LaunchOptions
     from core.errors import ProfileError, ProfileInUseError, SquallError

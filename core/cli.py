@@ -35,7 +35,7 @@ def _add_common(parser: argparse.ArgumentParser, *, in_mode: bool) -> None:
     default = argparse.SUPPRESS if in_mode else None
     parser.add_argument(
         "--data-dir",
-        type=Path,
+        type=folder_path,
         metavar="DIR",
         default=default,
         help="use DIR as the data folder (database, logs) instead of the platform default",
@@ -81,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
         module.add_arguments(mode)
         mode.set_defaults(run=module.run)
     return parser
+
+
+def folder_path(value: str) -> Path:
+    """argparse type for a folder option: "" would quietly mean the current folder."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("an empty folder name; give a path (. for the current folder)")
+    return Path(value)
 
 
 def host_port(value: str) -> str:

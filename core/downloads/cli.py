@@ -10,17 +10,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import re
 import signal
 import sqlite3
+import stat
 import sys
 from pathlib import Path
 
 from core import db
+from core.cli import folder_path
 from core.downloads.engine import DownloadEngine
 from core.downloads.errors import BadUrlError, DownloadError
 from core.downloads.limits import MAX_CONCURRENCY
 from core.downloads.model import FINISHED, DownloadProgress, State
+from core.downloads.store import Store, folder_key
 from core.downloads.terminal import ProgressView, human_bytes
 from core.downloads.urls import check_sha256, split_checksum
 from core.errors import SquallError
@@ -41,7 +45,10 @@ def parse_rate(text: str) -> int:
             f"{text!r} is not a speed; write bytes per second like 800000, 500K, 2M or 1.5G (K = 1024)"
         )
     number, unit = float(match.group(1)), match.group(2).lower()
-    return int(number * 1024 ** " kmgt".index(unit or " "))
+    rate = int(number * 1024 ** " kmgt".index(unit or " "))
+    if number and not rate:
+        raise argparse.ArgumentTypeError(f"{text!r} is under 1 byte per second; 0 means no limit")
+    return rate
 
 
 def parse_jobs(text: str) -> int:
@@ -57,7 +64,7 @@ def parse_jobs(text: str) -> int:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("urls", nargs="+", metavar="URL", help="http:// or https:// URL; URL#sha256=HEX checks it")
     parser.add_argument(
-        "-d", "--dir", dest="folder", type=Path, default=Path("."), metavar="DIR",
+        "-d", "--dir", dest="folder", type=folder_path, default=Path("."), metavar="DIR",
         help="save the files into DIR (default: the current folder)",
     )  # fmt: skip
     parser.add_argument(
@@ -79,24 +86,35 @@ def _targets(args: argparse.Namespace) -> list[tuple[str, str | None]]:
     for text in args.urls:
         url, sha = split_checksum(text)
         if args.sha256 is not None:
-            sha = check_sha256(args.sha256, what="--sha256")
-        if url in seen and seen[url] != sha:
+            given = check_sha256(args.sha256, what="--sha256")
+            if sha is not None and sha != given:
+                raise BadUrlError(f"--sha256 and the #sha256= of {url} disagree; keep one")
+            sha = given
+        if seen.get(url) and sha and seen[url] != sha:
             raise BadUrlError(f"{url} is given twice with different checksums; keep one")
-        seen[url] = sha
+        seen[url] = sha or seen.get(url)  # the same URL with and without a checksum: one download, checked
     return list(seen.items())
 
 
 def run(args: argparse.Namespace) -> int:
+    if sys.stdout is None:  # started with stdout closed (>&-): downloads still run, progress goes nowhere
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (open until the process ends)
     try:
         targets = _targets(args)
     except BadUrlError as exc:
         print(f"squall get: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.folder.exists() and not args.folder.is_dir():
+        print(f"squall get: -d {args.folder} is a file, not a folder", file=sys.stderr)
+        return EXIT_USAGE
     data_dir = getattr(args, "data_dir", None) or default_root() / "get"
+    database = data_dir / "squall.db"
     try:
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         setup_logging(data_dir / "logs", getattr(args, "log_level", "warning"))
-        conn = db.connect(data_dir / "squall.db")
+        conn = db.connect(database)
+    except sqlite3.DatabaseError as exc:
+        return _unusable(database, exc)
     except OSError as exc:
         print(
             f"squall get: cannot use the data folder {data_dir}: {exc.strerror}; pick one with --data-dir",
@@ -109,6 +127,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         db.migrate(conn, PROFILE_MIGRATIONS, what="download")
         return asyncio.run(_download(conn, args, targets))
+    except sqlite3.DatabaseError as exc:
+        return _unusable(database, exc)
     except SquallError as exc:
         print(f"squall get: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -116,16 +136,29 @@ def run(args: argparse.Namespace) -> int:
         conn.close()
 
 
+def _unusable(database: Path, exc: sqlite3.DatabaseError) -> int:
+    print(
+        f"squall get: the database {database} cannot be used ({exc}); "
+        "move it away to start afresh, or pick another folder with --data-dir",
+        file=sys.stderr,
+    )
+    return EXIT_FAILED
+
+
 async def _download(conn: sqlite3.Connection, args: argparse.Namespace, targets: list[tuple[str, str | None]]) -> int:
     view = ProgressView(sys.stdout, live=sys.stdout.isatty())
     ids: list[int] = []
+    latest: dict[int, DownloadProgress] = {}
     finished = asyncio.Event()  # every download ended, or the user asked us to stop
     interrupted = False
+    kept, targets = _already_complete(Store(conn), folder_key(args.folder), targets)
+    view.update(kept)
 
     def on_snapshots(batch: list[DownloadProgress]) -> None:
+        latest.update((p.id, p) for p in batch)
+        if ids and all(i in latest and latest[i].state in FINISHED for i in ids):
+            finished.set()  # first: whatever the view does, the run ends when the downloads do
         view.update(batch)
-        if ids and all(i in view.latest and view.latest[i].state in FINISHED for i in ids):
-            finished.set()
 
     def on_signal() -> None:
         nonlocal interrupted
@@ -151,13 +184,41 @@ async def _download(conn: sqlite3.Connection, args: argparse.Namespace, targets:
         except DownloadError as exc:
             print(f"squall get: {exc}", file=sys.stderr)
             return EXIT_FAILED
-        await finished.wait()
+        if ids:
+            await finished.wait()
     finally:
         await engine.stop(5.0)
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
+            signal.signal(signum, signal.SIG_IGN)  # a second Ctrl+C while we report must not cut the report short
     view.finish()
-    return _report({i: engine.get(i) for i in ids}, interrupted)
+    if view.broken:
+        print(f"squall get: progress output stopped: {view.broken}", file=sys.stderr)
+    return _report({**{p.id: p for p in kept}, **{i: engine.get(i) for i in ids}}, interrupted)
+
+
+def _already_complete(
+    store: Store, folder: str, targets: list[tuple[str, str | None]]
+) -> tuple[list[DownloadProgress], list[tuple[str, str | None]]]:
+    """Split targets into those an earlier run completed into this folder, whose file is still there as it was
+    written (same size, not modified since, the checksum asked for), and those still to download. Rerunning a
+    command after an interruption must not fetch again, as NAME (1), what the first run finished."""
+    kept, todo = [], []
+    for url, sha in targets:
+        item = store.find_completed(url, folder)
+        if item is None or (sha is not None and item.sha256_actual != sha) or item.finished_at is None:
+            todo.append((url, sha))
+            continue
+        try:
+            st = (Path(item.folder) / item.name).lstat()
+        except OSError:
+            st = None
+        intact = st is not None and stat.S_ISREG(st.st_mode) and st.st_size == item.received
+        if intact and st is not None and st.st_mtime <= item.finished_at + 1:
+            kept.append(item.snapshot())
+        else:
+            todo.append((url, sha))
+    return kept, todo
 
 
 def _demote_tls_noise(record: logging.LogRecord) -> bool:

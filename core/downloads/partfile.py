@@ -41,7 +41,9 @@ def describe_os_error(exc: OSError, path: Path | str, doing: str, *, part_kept: 
             f"the file became too large for this file system or for the process's file size limit "
             f"(ulimit -f) while {doing} {path}; {kept}"
         )
-    elif code in (errno.EACCES, errno.EPERM, errno.EROFS):
+    elif code == errno.EROFS:
+        text = f"the file system is read-only while {doing} {path}; choose a folder on a writable one"
+    elif code in (errno.EACCES, errno.EPERM):
         text = f"permission denied while {doing} {path}; choose a folder you can write to"
     else:
         text = f"{exc.strerror or exc} while {doing} {path}"

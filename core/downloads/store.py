@@ -109,6 +109,13 @@ class Store:
         ).fetchone()
         return None if row is None else self._item(row)
 
+    def find_completed(self, url: str, folder: str) -> Item | None:
+        """The newest download of url into folder, if it completed."""
+        row = self.conn.execute(
+            "SELECT * FROM downloads WHERE url = ? AND folder = ? ORDER BY id DESC LIMIT 1", (url, folder)
+        ).fetchone()
+        return None if row is None or row["state"] != State.COMPLETED.value else self._item(row)
+
     def load_all(self) -> Iterator[Item]:
         for row in self.conn.execute("SELECT * FROM downloads ORDER BY id").fetchall():
             yield self._item(row)

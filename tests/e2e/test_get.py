@@ -187,6 +187,10 @@ def test_exit_codes_and_one_line_per_failure(server: FaultServer, tmp_path: Path
         (["http://h/a#sha256=xyz"], "is not a SHA-256: give 64 hexadecimal digits"),
         (["http://h/a", "-j", "0"], "'0' is not a number of connections from 1 to 64"),
         (["http://h/a", "--limit-rate", "fast"], "'fast' is not a speed"),
+        (["http://h/a", "--limit-rate", "0.5"], "'0.5' is under 1 byte per second; 0 means no limit"),
+        (["http://h/a", "-d", ""], "an empty folder name"),
+        (["http://h/a", "--data-dir", " "], "an empty folder name"),
+        ([f"http://h/a#sha256={'a' * 64}", "--sha256", "b" * 64], "--sha256 and the #sha256= of http://h/a disagree"),
     ],
 )
 def test_bad_arguments_exit_2_with_a_clear_message(tmp_path: Path, args: list[str], message: str) -> None:
@@ -194,6 +198,79 @@ def test_bad_arguments_exit_2_with_a_clear_message(tmp_path: Path, args: list[st
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_folder_that_is_a_file_or_a_damaged_database_is_a_clear_error(server: FaultServer, tmp_path: Path) -> None:
+    server.add("z.bin", 1000)
+    (tmp_path / "plain").write_text("not a folder")
+    result = get(server.url("/f/z.bin"), "-d", str(tmp_path / "plain"), "--data-dir", str(tmp_path / "d"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == f"squall get: -d {tmp_path / 'plain'} is a file, not a folder\n"
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / "squall.db").write_bytes(os.urandom(5000))
+    result = get(server.url("/f/z.bin"), "-d", str(tmp_path), "--data-dir", str(damaged), cwd=tmp_path)
+    assert result.returncode == 1
+    assert f"squall get: the database {damaged / 'squall.db'} cannot be used (file is not a database)" in result.stderr
+    assert "move it away" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "z.bin").exists()
+
+
+def test_a_rerun_after_ctrl_c_keeps_what_the_first_run_finished(server: FaultServer, tmp_path: Path) -> None:
+    quick, slow = server.add("q.bin", 1000), server.add("s.bin", 3_000_000)
+    urls = (server.url("/f/q.bin"), server.url("/throttle/s.bin?bps=1000000"))
+    args = (*urls, "-d", str(tmp_path / "dl"), "--data-dir", str(tmp_path / "data"))
+    process = start(*args, cwd=tmp_path)
+    wait_until_sync(lambda: (tmp_path / "dl" / "q.bin").exists(), timeout=20, what="the small file to complete")
+    wait_until_sync(lambda: saved_bytes(tmp_path / "data") > 0, timeout=20, what="the big one to checkpoint")
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=10)
+    assert process.returncode == 1
+    rerun = get(*args, cwd=tmp_path)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"completed {tmp_path / 'dl' / 'q.bin'} (1000 B, sha256 {sha(quick)})" in rerun.stdout
+    assert sorted(p.name for p in (tmp_path / "dl").iterdir()) == ["q.bin", "s.bin"]  # no "q (1).bin"
+    assert (tmp_path / "dl" / "s.bin").read_bytes() == slow
+    (tmp_path / "dl" / "q.bin").write_bytes(b"edited")  # no longer what was downloaded: fetched again, beside it
+    again = get(urls[0], "-d", str(tmp_path / "dl"), "--data-dir", str(tmp_path / "data"), cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "dl" / "q (1).bin").read_bytes() == quick
+    assert (tmp_path / "dl" / "q.bin").read_bytes() == b"edited"
+
+
+def test_the_same_url_with_and_without_a_checksum_is_one_checked_download(server: FaultServer, tmp_path: Path) -> None:
+    data = server.add("c.bin", 1000)
+    url = server.url("/f/c.bin")
+    result = get(
+        url, f"{url}#sha256={sha(data)}", "-d", str(tmp_path / "dl"), "--data-dir", str(tmp_path / "data"), cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "dl").iterdir()) == ["c.bin"]
+    bad = get(
+        url, f"{url}#sha256={'0' * 64}", "-d", str(tmp_path / "dl2"), "--data-dir", str(tmp_path / "data"), cwd=tmp_path
+    )
+    assert bad.returncode == 1
+    assert "checksum mismatch" in bad.stderr
+
+
+@pytest.mark.parametrize("stdout", ["full", "closed"])
+def test_output_that_cannot_be_written_never_stops_the_downloads(
+    server: FaultServer, tmp_path: Path, stdout: str
+) -> None:
+    data = server.add("o.bin", 200_000)
+    argv = [*MAIN, server.url("/f/o.bin"), "-d", str(tmp_path), "--data-dir", str(tmp_path / "data")]
+    if stdout == "full":
+        with open("/dev/full", "w") as full:
+            result = subprocess.run(argv, cwd=tmp_path, stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+        assert "squall get: progress output stopped: No space left on device" in result.stderr
+    else:  # started with stdout closed, as `>&-` does
+        result = subprocess.run(
+            ["sh", "-c", 'exec "$@" >&-', "sh", *argv], cwd=tmp_path, stderr=subprocess.PIPE, text=True, timeout=60
+        )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert (tmp_path / "o.bin").read_bytes() == data
 
 
 def test_a_terminal_gets_live_progress(server: FaultServer, tmp_path: Path) -> None:

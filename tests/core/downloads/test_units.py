@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import io
+import os
 import time
 
 import pytest
 
 from core.downloads.errors import BadUrlError
 from core.downloads.model import DownloadProgress, State
+from core.downloads.partfile import describe_os_error
 from core.downloads.ratelimit import TokenBucket
 from core.downloads.retry import RetryPolicy, parse_retry_after
 from core.downloads.scheduler import Scheduler
@@ -133,3 +136,17 @@ def test_terminal_lines() -> None:
     view.update([snapshot()])
     view.update([snapshot(received=1024)])
     assert "\x1b[" in live.getvalue(), "a terminal gets the block redrawn in place"
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        (errno.ENOSPC, "the disk is full while writing /d/f.part; free some space, then retry (the .part is kept)"),
+        (errno.EROFS, "the file system is read-only while writing /d/f.part; choose a folder on a writable one"),
+        (errno.EACCES, "permission denied while writing /d/f.part; choose a folder you can write to"),
+    ],
+)
+def test_local_file_problems_are_named_for_what_they_are(code: int, words: str) -> None:
+    error = describe_os_error(OSError(code, os.strerror(code)), "/d/f.part", "writing")
+    assert str(error) == words
+    assert not error.retryable
