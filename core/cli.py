@@ -48,7 +48,8 @@ def _add_common(parser: argparse.ArgumentParser, *, in_mode: bool) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(mode_parsers: dict[str, argparse.ArgumentParser] | None = None) -> argparse.ArgumentParser:
+    """The whole parser; mode_parsers, when given, receives each mode's own parser by name."""
     parser = argparse.ArgumentParser(
         prog="main.py",
         description="Squall: downloads, chat and an asyncio monitor in one window on one event loop. "
@@ -80,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
         _add_common(mode, in_mode=True)
         module.add_arguments(mode)
         mode.set_defaults(run=module.run)
+        if mode_parsers is not None:
+            mode_parsers[name] = mode
     return parser
 
 
@@ -99,7 +102,12 @@ def host_port(value: str) -> str:
 
 
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    return build_parser().parse_args(argv)
+    modes: dict[str, argparse.ArgumentParser] = {}
+    parser = build_parser(modes)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # said by the mode's parser, so its usage (not the window's) comes with the error
+        (modes.get(args.mode or "") or parser).error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
 
 
 def display_problem(env: dict[str, str] | None = None) -> str | None:

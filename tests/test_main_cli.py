@@ -44,6 +44,14 @@ def test_bad_option_exits_2() -> None:
     assert "unrecognized arguments: --no-such-option" in result.stderr
 
 
+def test_a_bad_option_of_a_mode_is_told_with_that_mode_s_usage() -> None:
+    for mode, rest in (("get", ["http://127.0.0.1/a"]), ("serve", [])):
+        result = run_main(mode, "--no-such-option", *rest)
+        assert result.returncode == 2
+        assert result.stderr.startswith(f"usage: main.py {mode} ")
+        assert result.stderr.endswith(f"main.py {mode}: error: unrecognized arguments: --no-such-option\n")
+
+
 def test_no_display_says_so_in_one_line_and_exits_2() -> None:
     env = {k: v for k, v in os.environ.items() if k not in {"DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"}}
     result = run_main(env=env)
