@@ -16,6 +16,7 @@ import signal
 import sqlite3
 import stat
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from core import db
@@ -34,6 +35,7 @@ from core.schema import PROFILE_MIGRATIONS
 
 HELP = "download URLs without a window; rerun the same command to resume"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+RERUN = "interrupted; run the same command again to resume"
 _RATE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?(?:/s)?\s*", re.IGNORECASE)
 
 
@@ -158,6 +160,8 @@ async def _download(conn: sqlite3.Connection, args: argparse.Namespace, targets:
         latest.update((p.id, p) for p in batch)
         if ids and all(i in latest and latest[i].state in FINISHED for i in ids):
             finished.set()  # first: whatever the view does, the run ends when the downloads do
+        if interrupted:  # the engine's reason speaks of the window starting downloads again; here it is a rerun
+            batch = [replace(p, error=RERUN) if p.state is State.QUEUED and p.error else p for p in batch]
         view.update(batch)
 
     def on_signal() -> None:

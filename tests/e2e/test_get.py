@@ -94,8 +94,9 @@ def test_ctrl_c_saves_progress_exits_1_and_says_how_to_resume(server: FaultServe
     wait_until_sync(lambda: (tmp_path / "i.bin.part").exists(), timeout=20, what="the download to start")
     wait_until_sync(lambda: (tmp_path / "i.bin.part").stat().st_size > 300_000, timeout=20, what="some bytes")
     process.send_signal(signal.SIGINT)
-    _out, err = process.communicate(timeout=10)
+    out, err = process.communicate(timeout=10)
     assert process.returncode == 1
+    assert f"{url}: interrupted; run the same command again to resume" in out  # the CLI's words, not the window's
     assert f"squall get: interrupted: {url} (" in err
     assert "saved); run the same command again to resume" in err
     assert "Traceback" not in err
