@@ -25,6 +25,12 @@ HUB_MIGRATIONS: list[db.Migration] = [
         "CREATE UNIQUE INDEX messages_room_id ON messages (room, id)",
         "CREATE UNIQUE INDEX messages_room_cid ON messages (room, cid)",
     ),
+    # 2: a resend is the same (room, nick, cid): two users whose clients number their cids 1, 2, 3... must not
+    # have each other's messages taken for resends (unique on (room, cid), the second one's text was lost)
+    (
+        "DROP INDEX messages_room_cid",
+        "CREATE UNIQUE INDEX messages_room_nick_cid ON messages (room, nick, cid)",
+    ),
 ]
 
 
@@ -93,7 +99,8 @@ class History:
         return last + 1
 
     def append(self, room: str, nick: str, text: str, cid: str | None) -> tuple[StoredMessage, bool]:
-        """Store a message and commit it. Returns (message, True), or (the original, False) for a known cid.
+        """Store a message and commit it. Returns (message, True), or (the original, False) when this nick already
+        stored this cid in this room (a resend).
 
         Raises sqlite3.Error when the disk refuses (the caller reports it; nothing was stored).
         """
@@ -101,14 +108,16 @@ class History:
             cid = uuid.uuid4().hex
         msg = StoredMessage(room, self._next_id(room), nick, text, round(time.time(), 3), cid)
         cursor = self._conn.execute(
-            f"INSERT INTO messages ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (room, cid) DO NOTHING",
+            f"INSERT INTO messages ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (room, nick, cid) DO NOTHING",
             (msg.room, msg.id, msg.nick, msg.text, msg.ts, msg.cid),
         )
         if cursor.rowcount == 1:
             self._last_id[room] = msg.id
             self.appended += 1
             return msg, True
-        row = self._conn.execute(f"SELECT {_COLUMNS} FROM messages WHERE room = ? AND cid = ?", (room, cid)).fetchone()
+        row = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM messages WHERE room = ? AND nick = ? AND cid = ?", (room, nick, cid)
+        ).fetchone()
         return _row(row), False
 
     def after(self, room: str, since: int, limit: int) -> list[StoredMessage]:

@@ -42,6 +42,30 @@ def test_a_known_cid_returns_the_original(tmp_path: Path) -> None:
     history.close()
 
 
+def test_the_same_cid_from_another_nick_is_another_message(tmp_path: Path) -> None:
+    history = History.open(tmp_path / "hub.db")
+    history.append("a", "alice", "from alice", "1")  # clients that number their cids
+    bobs, created = history.append("a", "bob", "from bob", "1")
+    assert created
+    assert (bobs.id, bobs.text) == (2, "from bob")
+    assert history.append("a", "bob", "from bob (resent)", "1") == (bobs, False)
+    assert [m.text for m in history.after("a", 0, 10)] == ["from alice", "from bob"]
+    history.close()
+
+
+def test_a_version_1_history_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "hub.db"
+    conn = db.connect(path)
+    db.migrate(conn, HUB_MIGRATIONS[:1], what="chat hub")
+    conn.execute("INSERT INTO messages (room, id, nick, text, ts, cid) VALUES ('a', 1, 'alice', 'old', 1.0, '1')")
+    conn.commit()
+    conn.close()
+    history = History.open(path)
+    assert history.append("a", "alice", "old (resent)", "1")[1] is False  # still known after the upgrade
+    assert history.append("a", "bob", "new", "1")[0].id == 2
+    history.close()
+
+
 def test_text_is_stored_exactly(tmp_path: Path) -> None:
     history = History.open(tmp_path / "hub.db")
     text = "nul\x00 <script>alert(1)</script> 🙂 \u202e"
