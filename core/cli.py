@@ -88,7 +88,7 @@ def build_parser(mode_parsers: dict[str, argparse.ArgumentParser] | None = None)
 
 def folder_path(value: str) -> Path:
     """argparse type for a folder option: "" would quietly mean the current folder."""
-    if not value.strip():
+    if not value:
         raise argparse.ArgumentTypeError("an empty folder name; give a path (. for the current folder)")
     return Path(value)
 

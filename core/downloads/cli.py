@@ -101,6 +101,7 @@ def _targets(args: argparse.Namespace) -> list[tuple[str, str | None]]:
 def run(args: argparse.Namespace) -> int:
     if sys.stdout is None:  # started with stdout closed (>&-): downloads still run, progress goes nowhere
         sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (open until the process ends)
+        print("squall get: progress output stopped: stdout is closed", file=sys.stderr)
     try:
         targets = _targets(args)
     except BadUrlError as exc:
@@ -218,7 +219,9 @@ def _already_complete(
         except OSError:
             st = None
         intact = st is not None and stat.S_ISREG(st.st_mode) and st.st_size == item.received
-        if intact and st is not None and st.st_mtime <= item.finished_at + 1:
+        # finished_at was taken after the file was renamed into place, so any later write, replacement (even
+        # one keeping an old mtime: cp -p) or rename onto it shows as a newer mtime or ctime.
+        if intact and st is not None and max(st.st_mtime, st.st_ctime) <= item.finished_at:
             kept.append(item.snapshot())
         else:
             todo.append((url, sha))

@@ -156,5 +156,5 @@ class Store:
 
 
 def folder_key(folder: Path | str) -> str:
-    """The folder as stored: absolute, without a trailing slash."""
-    return str(Path(folder).expanduser().absolute())
+    """The folder as stored: absolute, `..` and symlinks resolved (one folder, one key), no trailing slash."""
+    return str(Path(folder).expanduser().resolve())

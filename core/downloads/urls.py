@@ -58,15 +58,20 @@ def redirect_target(current: str, location: str) -> str:
     # Servers do send a raw space (or other unsafe bytes) in a Location's path or query: encode those as browsers
     # and curl do. The host is left as it is, so a bad one is still refused below.
     parts = urllib.parse.urlsplit(target)
-    target = urllib.parse.urlunsplit(
-        parts._replace(
-            path=urllib.parse.quote(parts.path, safe=_KEEP), query=urllib.parse.quote(parts.query, safe=_KEEP)
-        )
-    )
+    target = urllib.parse.urlunsplit(parts._replace(path=_encode_raw(parts.path), query=_encode_raw(parts.query)))
     problem = _problem(target)
     if problem is not None:
         raise BadUrlError(f"the server redirected to an invalid address {target!r}: it {problem[0]}")
     return target
+
+
+def _encode_raw(text: str) -> str:
+    """Percent-encode what may not stand raw in a URL. Tornado reads header values as latin-1, so each character
+    here is one byte the server sent (UTF-8 ones included): encode those bytes, as curl does."""
+    try:
+        return urllib.parse.quote(text, safe=_KEEP, encoding="latin-1")
+    except UnicodeEncodeError:  # not from a header: text with characters beyond latin-1, taken as UTF-8
+        return urllib.parse.quote(text, safe=_KEEP)
 
 
 def _problem(url: str) -> tuple[str, str] | None:

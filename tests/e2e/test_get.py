@@ -190,7 +190,7 @@ def test_exit_codes_and_one_line_per_failure(server: FaultServer, tmp_path: Path
         (["http://h/a", "--limit-rate", "fast"], "'fast' is not a speed"),
         (["http://h/a", "--limit-rate", "0.5"], "'0.5' is under 1 byte per second; 0 means no limit"),
         (["http://h/a", "-d", ""], "an empty folder name"),
-        (["http://h/a", "--data-dir", " "], "an empty folder name"),
+        (["http://h/a", "--data-dir", ""], "an empty folder name"),
         ([f"http://h/a#sha256={'a' * 64}", "--sha256", "b" * 64], "--sha256 and the #sha256= of http://h/a disagree"),
     ],
 )
@@ -233,11 +233,16 @@ def test_a_rerun_after_ctrl_c_keeps_what_the_first_run_finished(server: FaultSer
     assert f"completed {tmp_path / 'dl' / 'q.bin'} (1000 B, sha256 {sha(quick)})" in rerun.stdout
     assert sorted(p.name for p in (tmp_path / "dl").iterdir()) == ["q.bin", "s.bin"]  # no "q (1).bin"
     assert (tmp_path / "dl" / "s.bin").read_bytes() == slow
-    (tmp_path / "dl" / "q.bin").write_bytes(b"edited")  # no longer what was downloaded: fetched again, beside it
-    again = get(urls[0], "-d", str(tmp_path / "dl"), "--data-dir", str(tmp_path / "data"), cwd=tmp_path)
+    before = (tmp_path / "dl" / "q.bin").stat()
+    (tmp_path / "dl" / "q.bin").write_bytes(b"x" * 1000)  # same size, other bytes, and the old mtime (as cp -p)
+    os.utime(tmp_path / "dl" / "q.bin", ns=(before.st_atime_ns, before.st_mtime_ns))
+    same_folder = str(tmp_path / "elsewhere" / ".." / "dl")  # the same folder, spelt otherwise
+    again = get(urls[0], "-d", same_folder, "--data-dir", str(tmp_path / "data"), cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    assert (tmp_path / "dl" / "q (1).bin").read_bytes() == quick
-    assert (tmp_path / "dl" / "q.bin").read_bytes() == b"edited"
+    assert (tmp_path / "dl" / "q (1).bin").read_bytes() == quick  # fetched again, beside it
+    assert (tmp_path / "dl" / "q.bin").read_bytes() == b"x" * 1000
+    third = get(urls[0], "-d", same_folder, "--data-dir", str(tmp_path / "data"), cwd=tmp_path)
+    assert f"completed {tmp_path / 'dl' / 'q (1).bin'}" in third.stdout  # the newest copy is intact: kept
 
 
 def test_the_same_url_with_and_without_a_checksum_is_one_checked_download(server: FaultServer, tmp_path: Path) -> None:
@@ -269,6 +274,7 @@ def test_output_that_cannot_be_written_never_stops_the_downloads(
         result = subprocess.run(
             ["sh", "-c", 'exec "$@" >&-', "sh", *argv], cwd=tmp_path, stderr=subprocess.PIPE, text=True, timeout=60
         )
+        assert "squall get: progress output stopped: stdout is closed" in result.stderr
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert (tmp_path / "o.bin").read_bytes() == data

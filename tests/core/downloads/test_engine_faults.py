@@ -130,6 +130,16 @@ def test_a_raw_space_in_a_redirect_path_or_query_is_encoded_as_browsers_do(
     assert [path for path, _, _ in server.state.requests] == ["/to", "/f/r.bin"]
 
 
+def test_a_raw_utf8_redirect_path_asks_for_those_bytes(
+    aloop: LoopRunner, server: FaultServer, make_engine: Any, recorder: Recorder
+) -> None:
+    data = server.add("ünï.bin", 10)  # the server sends the Location's bytes as UTF-8, unencoded
+    url = server.url("/to?location=" + urllib.parse.quote("/f/ünï.bin"))
+    snapshot = aloop.run(download(make_engine, recorder, url))
+    assert_complete(snapshot, data)
+    assert snapshot.name == "ünï.bin"
+
+
 def test_redirect_is_followed_and_names_come_from_the_final_url(
     aloop: LoopRunner, server: FaultServer, make_engine: Any, recorder: Recorder
 ) -> None:
