@@ -100,8 +100,10 @@ def cut_middle(text: str, width: int, ellipsis: str = "…") -> str:
     return head + ellipsis + _tail(text, room - text_width(head))
 
 
-def terminal_columns() -> int:
-    return shutil.get_terminal_size(FALLBACK_SIZE).columns
+def terminal_size() -> tuple[int, int]:
+    """(columns, lines) of the terminal."""
+    size = shutil.get_terminal_size(FALLBACK_SIZE)
+    return size.columns, size.lines
 
 
 class ProgressView:
@@ -114,7 +116,8 @@ class ProgressView:
     Attributes:
         latest: the newest snapshot of each download.
         live: redraw a block in place (a terminal) instead of printing plain lines. Each redrawn line is cut to
-            the terminal's width, so that moving the cursor up one row per line lands on the block's first row.
+            the terminal's width, so that moving the cursor up one row per line lands on the block's first row,
+            and the block has fewer lines than the terminal, so the cursor can go back up over all of them.
         broken: why output stopped ("Broken pipe", "No space left on device", ...), or None while it works.
     """
 
@@ -125,7 +128,7 @@ class ProgressView:
         live: bool,
         refresh: float = 0.25,
         plain_every: float = 5.0,
-        columns: Callable[[], int] = terminal_columns,
+        size: Callable[[], tuple[int, int]] = terminal_size,
     ) -> None:
         self.out = out
         self.live = live
@@ -133,7 +136,7 @@ class ProgressView:
         self.broken: str | None = None
         self._refresh = refresh
         self._plain_every = plain_every
-        self._columns = columns  # asked at every redraw, so a resized terminal is followed
+        self._size = size  # asked at every redraw, so a resized terminal is followed
         self._last_draw = 0.0 if live else time.monotonic()  # plain: the first total after plain_every
         self._drawn_lines = 0
         self._reported: set[int] = set()
@@ -196,12 +199,15 @@ class ProgressView:
         return f"\x1b[{lines}F\x1b[J"  # up N lines, clear to the end of the screen
 
     def _draw(self) -> str:
-        width = max(1, self._columns())
+        columns, rows = self._size()
+        width = max(1, columns)
+        height = max(1, rows - 1)  # a taller block cannot be gone back over: each redraw would scroll a copy away
         running = [p for p in self.latest.values() if p.state not in FINISHED and p.state is not State.QUEUED]
         waiting = sum(1 for p in self.latest.values() if p.state is State.QUEUED)
-        lines = [self._fit_download(p, width) for p in running[:MAX_LIVE_LINES]]
-        if len(running) > MAX_LIVE_LINES or waiting:
-            more = f"... {len(running) - len(lines[:MAX_LIVE_LINES]) + waiting} more waiting"
+        lines = [self._fit_download(p, width) for p in running[: max(0, min(MAX_LIVE_LINES, height - 2))]]
+        hidden = len(running) - len(lines)
+        if (hidden or waiting) and height >= 2:
+            more = f"... {hidden + waiting} more waiting"
             lines.append(cut_end(more, width, self._ellipsis))
         lines.append(cut_end(self._printable(self.total_line()), width, self._ellipsis))
         self._drawn_lines = len(lines)

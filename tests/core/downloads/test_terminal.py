@@ -150,7 +150,7 @@ def test_a_closed_stdout_pipe_leaves_no_message_at_exit() -> None:
 def test_names_the_encoding_cannot_carry_are_escaped(live: bool) -> None:
     raw = io.BytesIO()
     out = io.TextIOWrapper(raw, encoding="ascii")
-    view = ProgressView(out, live=live, refresh=0, plain_every=0, columns=lambda: 200)
+    view = ProgressView(out, live=live, refresh=0, plain_every=0, size=lambda: (200, 24))
     view.update([downloading(1, "prix-€.bin"), progress(2, url="http://h/€.iso", error="retrying in 8 s")])
     view.update([downloading(1, "prix-€.bin", state=State.COMPLETED, received=1024, sha256_actual="ab")])
     view.finish()
@@ -164,7 +164,7 @@ def test_names_the_encoding_cannot_carry_are_escaped(live: bool) -> None:
 def test_a_narrow_ascii_terminal_gets_an_ascii_ellipsis() -> None:
     raw = io.BytesIO()
     out = io.TextIOWrapper(raw, encoding="ascii")
-    view = ProgressView(out, live=True, refresh=0, columns=lambda: 60)
+    view = ProgressView(out, live=True, refresh=0, size=lambda: (60, 24))
     view.update([downloading(1, "€-" + "x" * 100 + ".bin")])
     text = raw.getvalue().decode("ascii")
     line = text.splitlines()[0]
@@ -175,7 +175,7 @@ def test_a_narrow_ascii_terminal_gets_an_ascii_ellipsis() -> None:
 
 def test_live_lines_fit_the_terminal_and_the_cursor_goes_back_over_all_of_them() -> None:
     out = io.StringIO()
-    view = ProgressView(out, live=True, refresh=0, columns=lambda: 60)
+    view = ProgressView(out, live=True, refresh=0, size=lambda: (60, 24))
     view.update([])
     assert out.getvalue() == "", "nothing to show yet: no block"
     long_url = "http://downloads.example.org/" + "very-long-folder-name/" * 8 + "file.iso"
@@ -218,10 +218,27 @@ def test_live_lines_follow_a_resized_terminal(monkeypatch: pytest.MonkeyPatch) -
     assert width(wide.splitlines()[0]) == 100
 
 
+def test_the_live_block_fits_a_short_terminal() -> None:
+    """On a terminal with fewer rows than the block, going back up would stop at the top row: every redraw would
+    leave a copy of the block in the scrollback."""
+    for rows, downloads_shown in ((5, 2), (3, 0), (2, 0)):
+        out = io.StringIO()
+        view = ProgressView(out, live=True, refresh=0, size=lambda rows=rows: (40, rows))
+        view.update([downloading(i, f"f{i}.bin") for i in range(1, 11)])
+        view.update([downloading(1, "f1.bin", received=600)])
+        for block, _ in frames(out.getvalue()):
+            lines = block.splitlines()
+            assert len(lines) <= rows - 1, (rows, lines)
+            assert sum(".bin" in line for line in lines) == downloads_shown
+            assert lines[-1].startswith("total: 0/10 files")
+        if rows >= 3:
+            assert f"... {10 - downloads_shown} more waiting" in out.getvalue()
+
+
 def test_live_event_lines_stay_whole() -> None:
     """A completed file's line is written once above the block and never redrawn: wrapping it is harmless."""
     out = io.StringIO()
-    view = ProgressView(out, live=True, refresh=0, columns=lambda: 40)
+    view = ProgressView(out, live=True, refresh=0, size=lambda: (40, 24))
     path_name = "a-long-file-name-worth-keeping-whole-" * 3 + ".bin"
     view.update([downloading(1, path_name)])
     view.update([downloading(1, path_name, state=State.COMPLETED, received=1024, sha256_actual="ab")])
