@@ -37,10 +37,11 @@ class ApiError(HTTPError):
 def log_request(handler: RequestHandler) -> None:
     """Access log: the path only (never the query string or headers, so no token can land in a log).
 
-    Client mistakes (4xx) are routine for a public hub and go to info; server faults (5xx) to error.
+    Client mistakes (4xx) are routine for a public hub and go to info, as does the 503 a stopping hub answers on
+    purpose; server faults (other 5xx) to error.
     """
     status = handler.get_status()
-    level = logging.ERROR if status >= 500 else logging.INFO if status >= 400 else logging.DEBUG
+    level = logging.ERROR if status >= 500 and status != 503 else logging.INFO if status >= 400 else logging.DEBUG
     request = handler.request
     access_log.log(
         level,
@@ -168,12 +169,12 @@ class LoginHandler(HubHandler):
         )
         self.write(_PAGE.format(body=f"<p>Signed in as {html.escape(nick)}. Chat at /ws from this origin.</p>"))
 
-    def _field(self, name: str) -> str:
+    def _field(self, name: str) -> str | None:
         """A form field exactly as sent. get_body_argument would strip it and turn control characters into
         spaces, so a nick /api/token refuses (" ada", "a\x01b") would pass here as another one."""
         values = self.request.body_arguments.get(name)
         if not values:
-            return ""
+            return None  # absent, as a JSON body without it: the same answer as /api/token
         try:
             return values[-1].decode("utf-8")
         except UnicodeDecodeError:

@@ -10,6 +10,7 @@ on_message returns a future for the next loop turn so one chatty connection cann
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +30,13 @@ from core.chat.protocol import CLOSE_POLICY, encode, error_frame
 
 log = logging.getLogger("squall.chat.hub")
 CLOSE_NOT_UTF8 = 1007  # RFC 6455: data inconsistent with the message type
+
+
+def _valid_key(key: str) -> bool:
+    try:
+        return len(base64.b64decode(key.strip(), validate=True)) == 16
+    except ValueError:  # binascii.Error
+        return False
 
 
 def _same_origin(headers: HTTPHeaders) -> bool:
@@ -101,6 +109,8 @@ class WsPeer(Peer):
 class ChatSocket(HubHandlerMixin, WebSocketHandler):
     """One WebSocket client of the hub."""
 
+    SUPPORTED_METHODS = ("GET",)  # a POST is 405, checked before XSRF (whose 403 would speak of a form)
+
     def initialize(self, ctx: HubContext) -> None:
         self.ctx = ctx
         self.peer: WsPeer | None = None
@@ -149,6 +159,8 @@ class ChatSocket(HubHandlerMixin, WebSocketHandler):
             raise ApiError(400, "/ws is a WebSocket: open it with 'Upgrade: websocket' and 'Connection: Upgrade'")
         if not _same_origin(headers):
             raise ApiError(403, "pages from another site may not open this hub's WebSocket; only its own pages may")
+        if not _valid_key(headers.get("Sec-WebSocket-Key", "")):
+            raise ApiError(400, "Sec-WebSocket-Key must be 16 random bytes in base64 (RFC 6455, 4.1)")
         if headers.get("Sec-WebSocket-Version") != "13":
             raise ApiError(
                 426, "this hub speaks WebSocket version 13 (RFC 6455) only", headers={"Sec-WebSocket-Version": "13"}

@@ -156,8 +156,9 @@ def test_login_takes_the_fields_as_sent_and_refuses_like_the_token_endpoint(
         async with http() as client:
             xsrf_cookie, xsrf_field = _xsrf_from(await client.fetch(hub.url + "/login"))
 
-            async def login(nick: str, passphrase: str) -> HTTPResponse:
-                body = urlencode({"nick": nick, "passphrase": passphrase, "_xsrf": xsrf_field})
+            async def login(nick: str | None, passphrase: str) -> HTTPResponse:
+                fields = {"nick": nick, "passphrase": passphrase, "_xsrf": xsrf_field}
+                body = urlencode({k: v for k, v in fields.items() if v is not None})
                 headers = {"Cookie": f"_xsrf={xsrf_cookie}"}
                 return await client.fetch(
                     hub.url + "/login", method="POST", body=body, headers=headers, raise_error=False
@@ -168,6 +169,7 @@ def test_login_takes_the_fields_as_sent_and_refuses_like_the_token_endpoint(
                 ("alice ", hub.passphrase, 400, "start or end with a space"),
                 ("a\x01b", hub.passphrase, 400, "printable"),  # not quietly "a b"
                 ("alice", f" {hub.passphrase} ", 401, "wrong passphrase"),  # as /api/token says
+                (None, hub.passphrase, 400, "nick must be a string"),  # absent, as from a JSON body without it
             ]
             for nick, passphrase, code, words in cases:
                 reply = await login(nick, passphrase)
@@ -189,6 +191,7 @@ def test_wrong_methods_paths_and_missing_xsrf_get_json_that_says_so(aloop: LoopR
                 ("/login", 403, "_xsrf field is missing or does not match"),  # no XSRF pair at all
                 ("/health", 405, "POST is not allowed on /health"),
                 ("/nope", 404, "no such endpoint"),
+                ("/ws", 405, "POST is not allowed on /ws"),
             ]
             for path, code, words in cases:
                 reply = await client.fetch(hub.url + path, method="POST", body=b"x=1", raise_error=False)

@@ -64,6 +64,12 @@ def test_refusals_before_the_upgrade_are_json_and_say_what_to_send(aloop: LoopRu
         assert status == 400
         assert "Upgrade: websocket" in body["error"]
 
+        for key in ([], ["Sec-WebSocket-Key: x"]):  # missing, or not 16 bytes in base64
+            plain = ["Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Version: 13"]
+            status, _, body = await _answer(hub.port, [bearer, *plain, *key])
+            assert status == 400, key
+            assert "Sec-WebSocket-Key" in body["error"]
+
         status, headers, body = await _answer(hub.port, [bearer, *_upgrade(version="8")])
         assert status == 426
         assert headers["sec-websocket-version"] == "13"
