@@ -140,7 +140,7 @@ class ProgressView:
         self._last_draw = 0.0 if live else time.monotonic()  # plain: the first total after plain_every
         self._drawn_lines = 0
         self._reported: set[int] = set()
-        self._last_error: dict[int, str] = {}
+        self._last_error: dict[int, tuple[str, int]] = {}  # the retry last told, per download, with its try
         self._started = time.monotonic()
         self._encoding = _codec_name(out)
         self._ellipsis = self._printable("…", errors="replace")
@@ -171,8 +171,8 @@ class ProgressView:
             if p.state is State.COMPLETED and p.id not in self._reported:
                 self._reported.add(p.id)
                 lines.append(f"completed {p.path} ({human_bytes(p.received)}, sha256 {p.sha256_actual})")
-            elif p.state is State.QUEUED and p.error and self._last_error.get(p.id) != p.error:
-                self._last_error[p.id] = p.error
+            elif p.state is State.QUEUED and p.error and self._last_error.get(p.id) != (p.error, p.attempts):
+                self._last_error[p.id] = (p.error, p.attempts)  # the same reason twice is two events
                 lines.append(f"{p.url}: {p.error}")
         return lines
 

@@ -249,3 +249,13 @@ def test_cut_middle_keeps_both_ends() -> None:
     assert cut_middle("http://example.org/a/b/c/d/file.iso", 20) == "http://exa…/file.iso"
     assert cut_middle("データデータ", 7) == "デ…ータ"
     assert cut_middle("short", 20) == "short"
+
+
+def test_each_retry_is_one_plain_line_even_with_the_same_reason() -> None:
+    out = io.StringIO()
+    view = ProgressView(out, live=False, refresh=0, plain_every=3600)
+    reason = "retrying in 2 s: server said 429 Too Many Requests"
+    view.update([progress(1, url="http://h/a", error=reason, attempts=1)])
+    view.update([progress(1, url="http://h/a", error=reason, attempts=1)])  # the same event, seen again
+    view.update([progress(1, url="http://h/a", error=reason, attempts=2)])  # the next try failed alike
+    assert out.getvalue().count(f"http://h/a: {reason}\n") == 2
