@@ -18,6 +18,8 @@ UNSATISFIED_RANGE = re.compile(r"bytes\s+\*/(\d+)\s*$", re.IGNORECASE)
 
 def status_error(response: Response) -> TransferError:
     text = f"server said {response.code} {response.reason}".rstrip()
+    if response.code in REDIRECTS:  # a redirect is only followed with a Location (redirects with one never get here)
+        text += " without saying where to (no Location header)"
     if response.code in RETRYABLE_STATUS:
         return TransferError(text, retryable=True, retry_after=parse_retry_after(response.headers.get("Retry-After")))
     return TransferError(text, retryable=False)

@@ -130,6 +130,15 @@ def test_a_raw_space_in_a_redirect_path_or_query_is_encoded_as_browsers_do(
     assert [path for path, _, _ in server.state.requests] == ["/to", "/f/r.bin"]
 
 
+def test_a_redirect_without_a_location_says_so(
+    aloop: LoopRunner, server: FaultServer, make_engine: Any, recorder: Recorder
+) -> None:
+    snapshot = aloop.run(download(make_engine, recorder, server.url("/to?location=")))
+    assert snapshot.state is State.FAILED
+    assert snapshot.error == "server said 302 Found without saying where to (no Location header)"
+    assert snapshot.attempts == 1
+
+
 def test_a_raw_utf8_redirect_path_asks_for_those_bytes(
     aloop: LoopRunner, server: FaultServer, make_engine: Any, recorder: Recorder
 ) -> None:
