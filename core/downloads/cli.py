@@ -205,27 +205,33 @@ async def _download(conn: sqlite3.Connection, args: argparse.Namespace, targets:
 def _already_complete(
     store: Store, folder: str, targets: list[tuple[str, str | None]]
 ) -> tuple[list[DownloadProgress], list[tuple[str, str | None]]]:
-    """Split targets into those an earlier run completed into this folder, whose file is still there as it was
-    written (same size, not modified since, the checksum asked for), and those still to download. Rerunning a
-    command after an interruption must not fetch again, as NAME (1), what the first run finished."""
+    """Split targets into those an earlier run completed into this folder, whose file is still as it was written
+    (and has the checksum asked for), and those still to download. Rerunning a command after an interruption
+    must not fetch again, as NAME (1), what the first run finished."""
     kept, todo = [], []
     for url, sha in targets:
         item = store.find_completed(url, folder)
-        if item is None or (sha is not None and item.sha256_actual != sha) or item.finished_at is None:
-            todo.append((url, sha))
-            continue
-        try:
-            st = (Path(item.folder) / item.name).lstat()
-        except OSError:
-            st = None
-        intact = st is not None and stat.S_ISREG(st.st_mode) and st.st_size == item.received
-        # finished_at was taken after the file was renamed into place, so any later write, replacement (even
-        # one keeping an old mtime: cp -p) or rename onto it shows as a newer mtime or ctime.
-        if intact and st is not None and max(st.st_mtime, st.st_ctime) <= item.finished_at:
+        if (
+            item is not None
+            and item.finished_at is not None
+            and sha in (None, item.sha256_actual)
+            and _unchanged(Path(item.folder) / item.name, item.received, item.finished_at)
+        ):
             kept.append(item.snapshot())
         else:
             todo.append((url, sha))
     return kept, todo
+
+
+def _unchanged(path: Path, size: int, since: float) -> bool:
+    """path is still the regular file of `size` bytes that was complete at `since` (a time.time()). `since` was
+    taken after the rename into place, so a later write, a replacement (even one keeping the old mtime, as cp -p
+    does) or a rename onto it shows as a newer mtime or ctime."""
+    try:
+        st = path.lstat()
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_size == size and max(st.st_mtime, st.st_ctime) <= since
 
 
 def _demote_tls_noise(record: logging.LogRecord) -> bool:
