@@ -57,6 +57,12 @@ class NcUser:
         async with asyncio.timeout(timeout):
             return (await self.reader.read()).decode()
 
+    async def sign_in_to_nick(self, passphrase: str) -> None:
+        """Answer the passphrase prompt and wait for the nick prompt."""
+        await self.read_until("Passphrase: ")
+        await self.send(passphrase)
+        await self.read_until("Nick: ")
+
     async def close(self) -> None:
         self.writer.close()
         await self.writer.wait_closed()
@@ -70,9 +76,7 @@ async def nc(hub: Hub, nick: str | None = "carol") -> AsyncIterator[NcUser]:
     user = NcUser(reader, writer)
     try:
         if nick is not None:
-            await user.read_until("Passphrase: ")
-            await user.send(hub.passphrase)
-            await user.read_until("Nick: ")
+            await user.sign_in_to_nick(hub.passphrase)
             await user.send(nick)
             await user.line_with("You are in #lobby")
         yield user
@@ -154,9 +158,7 @@ def test_bad_nicks_are_asked_again(aloop: LoopRunner, start_hub: StartHub) -> No
 
     async def scenario() -> None:
         async with nc(hub, None) as user:
-            await user.read_until("Passphrase: ")
-            await user.send(hub.passphrase)
-            await user.read_until("Nick: ")
+            await user.sign_in_to_nick(hub.passphrase)
             await user.send("x" * 40)
             assert "1 to 32 characters" in await user.read_until("Nick: ")
             await user.send("")
@@ -320,9 +322,7 @@ def test_stop_tells_users_still_at_the_prompts(aloop: LoopRunner, start_hub: Sta
     async def scenario() -> None:
         async with nc(hub) as carol, nc(hub, None) as eve, nc(hub, None) as dave:
             await eve.read_until("Passphrase: ")
-            await dave.read_until("Passphrase: ")
-            await dave.send(hub.passphrase)
-            await dave.read_until("Nick: ")
+            await dave.sign_in_to_nick(hub.passphrase)
             stopping = asyncio.ensure_future(hub.stop(1.0))
             assert (await eve.rest()).endswith("* hub shutting down: reconnect in a moment\n")
             assert (await dave.rest()).endswith("* hub shutting down: reconnect in a moment\n")
@@ -351,9 +351,7 @@ def test_an_over_long_nick_line_is_a_bad_nick(aloop: LoopRunner, start_hub: Star
 
     async def scenario() -> None:
         async with nc(hub, None) as user:
-            await user.read_until("Passphrase: ")
-            await user.send(hub.passphrase)
-            await user.read_until("Nick: ")
+            await user.sign_in_to_nick(hub.passphrase)
             await user.send("n" * 4001)
             assert await user.read_until("Nick: ") == "! nick must be 1 to 32 characters long. Nick: "
             await user.send("dave")
