@@ -16,7 +16,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     from core import cli
-    from core.app import LaunchOptions
     from core.errors import ProfileError, ProfileInUseError, SquallError
     from core.logs import setup_logging
     from core.profile import open_profile
@@ -41,6 +40,7 @@ def _main(argv: Sequence[str] | None) -> int:
         setup_logging(profile.path / "logs", args.log_level)
         if profile.auto:
             print(f"squall: the default profile is in use; using profile {profile.name!r}", file=sys.stderr)
+        from core.app import LaunchOptions
         from gui.runtime import run  # Qt is imported only when a window is really wanted
 
         return run(profile, LaunchOptions(hub=args.hub))

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.chat.errors import ChatInputError, NickError
-from core.chat.hub.config import DEFAULT_PORT, is_loopback
-from core.chat.protocol import LOBBY, nick_problem, room_problem
+from core.chat.hub.config import is_loopback
+from core.chat.protocol import DEFAULT_PORT, LOBBY, nick_problem, room_problem
 from core.chat.updates import Target
 from core.settings import Settings
 

@@ -14,6 +14,8 @@ from typing import Any
 from core.chat.errors import FrameError
 
 PROTOCOL_VERSION = 1
+DEFAULT_HOST = "127.0.0.1"  # where a hub listens unless told otherwise (loopback: no one else can reach it)
+DEFAULT_PORT = 8765
 LOBBY = "lobby"
 
 MAX_TEXT_CHARS = 4000

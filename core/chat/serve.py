@@ -13,14 +13,16 @@ import asyncio
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.chat.errors import HubConfigError, HubError, HubInUseError
-from core.chat.hub import Hub, HubConfig
-from core.chat.hub.config import DEFAULT_HOST, DEFAULT_PORT
-from core.chat.hub.files import read_passphrase_file
+from core.chat.protocol import DEFAULT_HOST, DEFAULT_PORT
 from core.errors import SquallError
 from core.logs import setup_logging
 from core.profile import hub_dir
+
+if TYPE_CHECKING:
+    from core.chat.hub import Hub, HubConfig
 
 HELP = "run a headless chat hub (WebSocket at /ws; with --tcp-port, a line gateway for nc)"
 SHUTDOWN_BUDGET = 1.5  # seconds for the hub to close everything; the process exits within 2 s
@@ -70,6 +72,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _config(args: argparse.Namespace, folder: Path) -> HubConfig:
+    # The hub (Tornado's web stack) is imported when the mode runs: parsing `main.py get` imports this module too.
+    from core.chat.hub import HubConfig
+    from core.chat.hub.files import read_passphrase_file
+
     passphrase = read_passphrase_file(args.passphrase_file) if args.passphrase_file is not None else None
     config = HubConfig(
         data_dir=folder,
@@ -97,6 +103,8 @@ async def _serve(config: HubConfig) -> int:
     quit_requested = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, quit_requested.set)
+    from core.chat.hub import Hub
+
     try:
         hub = Hub(config)
         await hub.start()

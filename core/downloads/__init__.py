@@ -41,7 +41,8 @@ API for the GUI (all commands return at once; outcomes arrive as snapshots, on t
 (0.1 s), so at most 10 snapshots per download per second. `on_removed(id)` hears about remove().
 """
 
-from core.downloads.engine import DownloadEngine
+from typing import TYPE_CHECKING
+
 from core.downloads.errors import (
     BadUrlError,
     DownloadError,
@@ -49,6 +50,20 @@ from core.downloads.errors import (
     UnknownDownloadError,
 )
 from core.downloads.model import DownloadProgress, SegmentProgress, State
+
+if TYPE_CHECKING:
+    from core.downloads.engine import DownloadEngine
+
+
+def __getattr__(name: str) -> object:
+    # The engine brings Tornado's HTTP client: loaded when first asked for, not by every `main.py` start that
+    # only parses its arguments (importing core.downloads.cli or .terminal does not need it).
+    if name == "DownloadEngine":
+        from core.downloads.engine import DownloadEngine
+
+        return DownloadEngine
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "BadUrlError",

@@ -21,7 +21,6 @@ from pathlib import Path
 
 from core import db
 from core.cli import folder_path
-from core.downloads.engine import DownloadEngine
 from core.downloads.errors import BadUrlError, DownloadError
 from core.downloads.limits import MAX_CONCURRENCY
 from core.downloads.model import FINISHED, DownloadProgress, State
@@ -149,6 +148,9 @@ def _unusable(database: Path, exc: sqlite3.DatabaseError) -> int:
 
 
 async def _download(conn: sqlite3.Connection, args: argparse.Namespace, targets: list[tuple[str, str | None]]) -> int:
+    # The engine (Tornado's HTTP client) is imported when the mode runs: parsing `main.py serve` imports this too.
+    from core.downloads.engine import DownloadEngine
+
     view = ProgressView(sys.stdout, live=sys.stdout.isatty())
     ids: list[int] = []
     latest: dict[int, DownloadProgress] = {}

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from core.app import AppCore, Component
 from core.chat.client import ChatClient
 from core.chat.hosting import Hosting
-from core.chat.hub.config import DEFAULT_PORT
 from core.chat.preferences import ChatPreferences, format_address, parse_address
+from core.chat.protocol import DEFAULT_PORT
 from core.profile import hub_dir
 from gui.chat.feed import ChatFeed
 from gui.chat.panel import ChatPanel

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.chat.errors import HubConfigError, PassphraseRequiredError
+from core.chat.protocol import DEFAULT_HOST, DEFAULT_PORT
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8765
 MIB = 1024 * 1024
 
 
