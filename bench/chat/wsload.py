@@ -1,16 +1,19 @@
 """Load generator worker: many lean WebSocket clients in one process, driven by a coordinator over a Pipe.
 
-Each client is an asyncio Protocol speaking just enough RFC 6455 (handshake, masked text frames, pong, close)
-to stay far cheaper than the servers under test. Messages carry `~SS~QQQQQQQQ~TTTTTTTTTTTTTTTTTTT~` (sender,
-sequence, send time from CLOCK_MONOTONIC, which all processes share) padded to 100 bytes, so receivers can count
-losses and latency whatever JSON the server wraps around them. The mask key is zero (masking is then a no-op):
-servers must unmask, clients need not pay for it.
+Each client is a raw non-blocking socket on the worker's asyncio loop (add_reader + recvmsg, no transport or
+protocol objects) speaking just enough RFC 6455 (handshake, masked text frames, pong, close) to stay far cheaper
+than the servers under test. Messages carry `~SS~QQQQQQQQ~TTTTTTTTTTTTTTTTTTT~` (sender, sequence, send time
+from CLOCK_MONOTONIC, which all processes share) padded to 100 bytes, so receivers can count losses and latency
+whatever JSON the server wraps around them. The mask key is zero (masking is then a no-op): servers must
+unmask, clients need not pay for it.
 
-Latency is taken twice. "Handled": when this worker parses the frame, after the frames it parsed first in the
-same loop turn (one worker serves hundreds of clients, so this includes the worker's own queue). "Arrived": when
-the poll that reported the socket readable returned, for the first frame of that read (it was in the socket
-before the poll returned); any later frame of the same read is stamped when parsed. Arrived is the server's
-delivery latency plus the time for the worker to be scheduled, without the worker's own queue of frames.
+Latency is taken three times. "In socket": when the kernel queued the frame's last segment on the client's
+socket (SO_TIMESTAMPNS, converted to CLOCK_MONOTONIC): the server's delivery latency alone, as a client with a
+CPU of its own would see it. "Arrived": when the poll that reported the socket readable returned, for the
+first frame of that read (it was in the socket before the poll returned); any later frame of the same read is
+stamped when parsed. It adds the time for this worker to be scheduled and to get through what it was doing.
+"Handled": when this worker parses the frame, after the frames it parsed first in the same loop turn (one
+worker serves hundreds of clients, so this includes the worker's own queue).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import json
 import os
 import resource
 import selectors
+import socket
+import struct
 import time
 from array import array
 from dataclasses import dataclass, field
@@ -29,6 +34,10 @@ from typing import Any
 
 TEXT_BYTES = 100
 ZERO_MASK = b"\x00\x00\x00\x00"
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux: stamp each received segment (CLOCK_REALTIME)
+TIMESPEC = struct.Struct("@qq")
+TIMESTAMP_SPACE = socket.CMSG_SPACE(TIMESPEC.size)
+RECV_BYTES = 256 * 1024
 
 
 def raise_fd_limit() -> int:
@@ -62,15 +71,30 @@ class Tally:
         in_window: deliveries received inside the measuring window.
         latencies_us: latency samples inside the window, at arrival (microseconds; see the module's docstring).
         handled_us: the same deliveries' latency when this worker parsed them.
+        landed_us: the same deliveries' latency when the kernel put them in the client's socket.
         recording: the window is open.
     """
 
     per_sender: dict[int, int] = field(default_factory=dict)
     total: int = 0
     in_window: int = 0
-    latencies_us: array = field(default_factory=lambda: array("d"))
-    handled_us: array = field(default_factory=lambda: array("d"))
+    latencies_us: array[float] = field(default_factory=lambda: array("d"))
+    handled_us: array[float] = field(default_factory=lambda: array("d"))
+    landed_us: array[float] = field(default_factory=lambda: array("d"))
     recording: bool = False
+
+
+def realtime_offset_ns() -> int:
+    """CLOCK_REALTIME minus CLOCK_MONOTONIC now (the best of a few reads), to put kernel stamps on our clock."""
+    best = None
+    for _ in range(5):
+        before = time.monotonic_ns()
+        real = time.time_ns()
+        after = time.monotonic_ns()
+        if best is None or after - before < best[0]:
+            best = (after - before, real - (before + after) // 2)
+    assert best is not None
+    return best[1]
 
 
 class StampingSelector(selectors.EpollSelector):
@@ -84,35 +108,75 @@ class StampingSelector(selectors.EpollSelector):
         return ready
 
 
-class Client(asyncio.Protocol):
-    """One lean WebSocket client."""
+class Client:
+    """One lean WebSocket client on a raw non-blocking socket, read with recvmsg (for the kernel's timestamp)."""
 
-    def __init__(self, worker: Worker, number: int, path_headers: bytes) -> None:
+    __slots__ = (
+        "buf",
+        "closed",
+        "counts",
+        "loop",
+        "number",
+        "out",
+        "own_received",
+        "request",
+        "sender_id",
+        "sock",
+        "upgraded",
+        "wake",
+        "worker",
+    )
+
+    def __init__(self, worker: Worker, number: int, request: bytes) -> None:
         self.worker = worker
         self.number = number
-        self.request = path_headers
-        self.transport: asyncio.Transport | None = None
-        self.upgraded: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.request = request
+        self.loop = asyncio.get_running_loop()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setblocking(False)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        self.upgraded: asyncio.Future[None] = self.loop.create_future()
         self.buf = bytearray()
+        self.out = bytearray()  # what the socket did not take yet
         self.closed = False
         self.own_received = 0  # messages of this client's own (when it is a sender)
         self.counts: dict[int, int] = {}  # sender -> messages received from it this phase (to find who missed one)
         self.sender_id = -1
         self.wake: asyncio.Event | None = None
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        transport.write(self.request)
+    async def open(self, port: int) -> None:
+        await self.loop.sock_connect(self.sock, ("127.0.0.1", port))
+        self.loop.add_reader(self.sock.fileno(), self._readable)
+        self._write(self.request)
+        await self.upgraded
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
+    def _lost(self, why: str) -> None:
+        if self.closed:
+            return
+        self.close()
         if not self.upgraded.done():
-            self.upgraded.set_exception(ConnectionError(f"closed before the upgrade: {exc}"))
+            self.upgraded.set_exception(ConnectionError(f"closed before the upgrade: {why}"))
         self.worker.lost_connections += 1
 
-    def data_received(self, data: bytes) -> None:
-        arrived = self.worker.clock.polled_ns if not self.buf else 0  # a pending partial frame: no arrival stamp
+    def _readable(self) -> None:
+        try:
+            data, ancillary, _flags, _addr = self.sock.recvmsg(RECV_BYTES, TIMESTAMP_SPACE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self._lost(str(exc))
+            return
+        if not data:
+            self._lost("end of stream")
+            return
+        landed = 0
+        for level, kind, value in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                seconds, nanos = TIMESPEC.unpack(value)
+                landed = seconds * 1_000_000_000 + nanos - self.worker.realtime_offset_ns
+        pending = bool(self.buf)  # a partial frame was waiting: no stamps for the frame it completes
+        arrived = 0 if pending else self.worker.clock.polled_ns
         self.buf += data
         if not self.upgraded.done():
             end = self.buf.find(b"\r\n\r\n")
@@ -124,9 +188,9 @@ class Client(asyncio.Protocol):
                 self.upgraded.set_exception(ConnectionError(status.decode(errors="replace")))
                 return
             self.upgraded.set_result(None)
-        self._frames(arrived)
+        self._frames(arrived, 0 if pending else landed)
 
-    def _frames(self, arrived: int) -> None:
+    def _frames(self, arrived: int, landed: int) -> None:
         buf = self.buf
         pos = 0
         size = len(buf)
@@ -167,18 +231,58 @@ class Client(asyncio.Protocol):
                     handled = time.monotonic_ns()
                     tally.handled_us.append((handled - sent) / 1000)
                     tally.latencies_us.append(((arrived or handled) - sent) / 1000)
+                    # the stamp is the last segment's of this read: an upper bound for the frames before it
+                    tally.landed_us.append(((landed or handled) - sent) / 1000)
                     arrived = 0
-            elif opcode == 0x9 and self.transport is not None:
-                self.transport.write(client_frame(bytes(buf[start:pos]), 0xA))  # pong
+            elif opcode == 0x9:
+                self._write(client_frame(bytes(buf[start:pos]), 0xA))  # pong
             elif opcode == 0x8:
                 self.worker.close_codes.append(int.from_bytes(buf[start : start + 2], "big") if n >= 2 else None)
-                if self.transport is not None:
-                    self.transport.close()
+                self.close()
+                return
         del buf[:pos]
 
+    def _write(self, data: bytes) -> None:
+        if self.closed:
+            return
+        if self.out:
+            self.out += data
+            return
+        try:
+            sent = self.sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError as exc:
+            self._lost(str(exc))
+            return
+        if sent < len(data):
+            self.out += data[sent:]
+            self.loop.add_writer(self.sock.fileno(), self._writable)
+
+    def _writable(self) -> None:
+        try:
+            sent = self.sock.send(self.out)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self._lost(str(exc))
+            return
+        del self.out[:sent]
+        if not self.out:
+            self.loop.remove_writer(self.sock.fileno())
+
     def send_text(self, text: str) -> None:
-        if self.transport is not None and not self.closed:
-            self.transport.write(client_frame(text.encode()))
+        self._write(client_frame(text.encode()))
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        fd = self.sock.fileno()
+        if fd >= 0:
+            self.loop.remove_reader(fd)
+            self.loop.remove_writer(fd)
+        self.sock.close()
 
 
 class Worker:
@@ -201,6 +305,7 @@ class Worker:
         self.lost_connections = 0
         self.close_codes: list[int | None] = []
         self.sent: dict[int, int] = {}
+        self.realtime_offset_ns = realtime_offset_ns()
 
     async def connect(
         self,
@@ -213,7 +318,6 @@ class Worker:
         senders: list[int],
         batch: int = 200,
     ) -> dict[str, Any]:
-        loop = asyncio.get_running_loop()
         started = time.monotonic()
         for start in range(0, count, batch):
             made = []
@@ -230,10 +334,9 @@ class Worker:
                 if token:
                     lines.append(f"Authorization: Bearer {token}")
                 request = ("\r\n".join(lines) + "\r\n\r\n").encode()
-                made.append(loop.create_connection(lambda n=number, r=request: Client(self, n, r), "127.0.0.1", port))
-            for _transport, client in await asyncio.gather(*made):
-                self.clients.append(client)
-            await asyncio.gather(*(c.upgraded for c in self.clients[-len(made) :]))
+                made.append(Client(self, number, request))
+            await asyncio.gather(*(c.open(port) for c in made))
+            self.clients += made
         if kind == "hub":
             join = json.dumps({"type": "join", "room": room})
             for client in self.clients:
@@ -281,6 +384,7 @@ class Worker:
         arrived for `drain` seconds (at most a minute), so what is still queued somewhere is not counted lost."""
         self.tally = Tally()
         self.sent = {}
+        self.realtime_offset_ns = realtime_offset_ns()
         for client in self.clients:
             client.own_received = 0
             client.counts = {}
@@ -318,6 +422,7 @@ class Worker:
             "in_window": self.tally.in_window,
             "latencies_us": list(lat[::step]),
             "handled_us": list(handled[::step]),
+            "landed_us": list(self.tally.landed_us[::step]),
             "clients": len(self.clients),
             "lost_connections": self.lost_connections,
             "close_codes": self.close_codes,
@@ -326,8 +431,7 @@ class Worker:
 
     def close(self) -> None:
         for client in self.clients:
-            if client.transport is not None:
-                client.transport.close()
+            client.close()
 
 
 def worker_main(conn: Connection, nice: int = 0) -> None:
