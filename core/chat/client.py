@@ -554,13 +554,14 @@ class ChatClient:
         code = str(frame.get("code"))
         message = frame.get("message") if isinstance(frame.get("message"), str) else code
         cid = frame.get("cid")
+        if code == "rate_limited":  # dropped, not refused (even the say it names): resend whatever is unacknowledged
+            for unacked in self._ledger.unacknowledged():
+                self._queue_say(unacked)
+            return
         failed = self._ledger.mark(cid, Delivery.FAILED, str(message)) if isinstance(cid, str) else None
         if failed is not None:
             self._builder.add_pending(failed)
             log.info("the hub refused a message (%s): %s", code, message)
-        elif code == "rate_limited":  # some frames were dropped; resend whatever is unacknowledged
-            for unacked in self._ledger.unacknowledged():
-                self._queue_say(unacked)
         else:
             log.info("the hub refused a frame (%s): %s", code, message)
             self._builder.notices.append(f"the hub refused a request: {message}")

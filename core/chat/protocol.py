@@ -113,13 +113,28 @@ class Leave:
 ClientFrame = Join | Say | Typing | History | Leave
 
 
-def _room(obj: dict[str, Any]) -> str:
+def _room(obj: dict[str, Any], cid: str | None = None) -> str:
     room = obj.get("room")
     problem = room_problem(room)
     if problem:
-        raise FrameError("bad_field", problem)
+        raise FrameError("bad_field", problem, cid=cid)
     assert isinstance(room, str)
     return room
+
+
+def _cid(obj: dict[str, Any]) -> str | None:
+    """A say's cid, read before anything else in it so that every other error about that say can carry it."""
+    cid = obj.get("cid")
+    if cid is not None and (
+        not isinstance(cid, str) or not 1 <= len(cid) <= MAX_CID_CHARS or not cid.isprintable() or " " in cid
+    ):
+        room = obj.get("room")
+        raise FrameError(
+            "bad_field",
+            f"cid must be 1 to {MAX_CID_CHARS} printable characters without spaces",
+            room=room if room_problem(room) is None else None,
+        )
+    return cid
 
 
 def _optional_int(obj: dict[str, Any], key: str, low: int, high: int, room: str) -> int | None:
@@ -132,14 +147,9 @@ def _optional_int(obj: dict[str, Any], key: str, low: int, high: int, room: str)
     return value
 
 
-def _say(obj: dict[str, Any], room: str) -> Say:
-    cid = obj.get("cid")
-    if cid is not None and (
-        not isinstance(cid, str) or not 1 <= len(cid) <= MAX_CID_CHARS or not cid.isprintable() or " " in cid
-    ):
-        raise FrameError(
-            "bad_field", f"cid must be 1 to {MAX_CID_CHARS} printable characters without spaces", room=room
-        )
+def _say(obj: dict[str, Any]) -> Say:
+    cid = _cid(obj)
+    room = _room(obj, cid)
     text = obj.get("text")
     if not isinstance(text, str) or not text:
         raise FrameError("bad_field", "text must be a non-empty string", room=room, cid=cid)
@@ -167,9 +177,9 @@ def parse_client_frame(raw: str) -> ClientFrame:
     if kind not in ("join", "say", "typing", "history", "leave"):
         shown = kind if isinstance(kind, str) and len(kind) <= 32 and kind.isprintable() else "?"
         raise FrameError("unknown_type", f"unknown frame type {shown!r}; use join, say, typing, history or leave")
-    room = _room(obj)
     if kind == "say":
-        return _say(obj, room)
+        return _say(obj)
+    room = _room(obj)
     if kind == "join":
         return Join(room, _optional_int(obj, "since", 0, MAX_ID, room))
     if kind == "history":
@@ -179,6 +189,23 @@ def parse_client_frame(raw: str) -> ClientFrame:
     if kind == "typing":
         return Typing(room)
     return Leave(room)
+
+
+def say_ids(raw: str | bytes) -> tuple[str | None, str | None]:
+    """(room, cid) of raw when it is a say whose room and cid are valid (either may be None); (None, None) for
+    anything else. For errors about a frame that was not otherwise parsed (rate limiting)."""
+    try:
+        obj = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None, None
+    if not isinstance(obj, dict) or obj.get("type") != "say":
+        return None, None
+    try:
+        cid = _cid(obj)
+    except FrameError:
+        cid = None
+    room = obj.get("room")
+    return (room if room_problem(room) is None else None), cid
 
 
 # --- the hub's frames -------------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """The hub's HTTP endpoints: POST /api/token (native clients), GET/POST /login (browsers, XSRF-protected),
 GET /health. Plus the behaviour every hub handler shares: JSON errors, quiet logging, no secrets in logs.
 
-Handlers get the hub's parts through initialize(ctx=...). Request bodies are small by construction (the server's
-max_body_size); nothing here blocks the loop.
+Handlers get the hub's parts through initialize(ctx=...). Bodies over MAX_BODY are refused with a JSON 413; the
+HTTP server reads at most MAX_BODY_READ (beyond that Tornado answers a bare 400 before any handler runs). Nothing
+here blocks the loop.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from tornado.web import HTTPError, RequestHandler
 from core.chat.hub.auth import COOKIE_NAME
 from core.chat.hub.context import HubContext
 from core.chat.protocol import nick_problem
+
+MAX_BODY = 16 * 1024  # token and login requests are tiny
+MAX_BODY_READ = 1024 * 1024  # what the HTTP server reads, so that a body over MAX_BODY gets an answer that says so
 
 log = logging.getLogger("squall.chat.hub")
 access_log = logging.getLogger("squall.chat.hub.access")
@@ -92,6 +96,10 @@ class HubHandler(HubHandlerMixin):
     def initialize(self, ctx: HubContext) -> None:
         self.ctx = ctx
 
+    def prepare(self) -> None:
+        if len(self.request.body) > MAX_BODY:
+            raise ApiError(413, f"the request body is over {MAX_BODY // 1024} KiB; a login needs a few hundred bytes")
+
     def set_default_headers(self) -> None:
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Cache-Control", "no-store")
@@ -115,6 +123,8 @@ def check_login(ctx: HubContext, ip: str, nick: object, passphrase: object) -> s
 
 class TokenHandler(HubHandler):
     """POST /api/token {"nick", "passphrase"} -> {"token", "nick", "expires_in"}."""
+
+    SUPPORTED_METHODS = ("POST",)
 
     def check_xsrf_cookie(self) -> None:
         # Deliberately exempt from XSRF: the credential is the passphrase in the body, not an ambient cookie, so
@@ -141,6 +151,8 @@ _PAGE = """<!doctype html>
 
 class LoginHandler(HubHandler):
     """GET /login shows a form; POST /login (XSRF-checked by Tornado) sets the signed login cookie."""
+
+    SUPPORTED_METHODS = ("GET", "POST")  # others get 405, checked before XSRF (whose 403 would speak of a form)
 
     def set_default_headers(self) -> None:
         super().set_default_headers()

@@ -24,6 +24,7 @@ from core.chat.errors import HubBindError, HubError
 from core.chat.hub.auth import Authority, Keyring, load_keyring, save_keyring
 from core.chat.hub.config import HubConfig, is_loopback
 from core.chat.hub.context import HubContext
+from core.chat.hub.endpoints import MAX_BODY_READ
 from core.chat.hub.files import (
     DB_NAME,
     PASSPHRASE_NAME,
@@ -49,7 +50,6 @@ T = TypeVar("T")
 
 CHECKPOINT_EVERY = 5.0  # seconds between WAL checkpoints (only when something was stored)
 STATE_EVERY = 0.1  # seconds between HubState snapshots at most (<= 10/s)
-MAX_BODY = 16 * 1024  # token and login requests are tiny
 
 
 @dataclass(frozen=True)
@@ -345,7 +345,7 @@ class Hub:
             make_app(ctx),
             idle_connection_timeout=self.config.header_timeout,
             body_timeout=self.config.body_timeout,
-            max_body_size=MAX_BODY,
+            max_body_size=MAX_BODY_READ,
             max_per_ip=self.config.max_http_per_ip,
         )
         server.add_sockets(http_sockets)

@@ -3,7 +3,8 @@
 A member is either live (gets every broadcast) or replaying (its history replay has not caught up yet, so the
 replay, not the broadcast, delivers what is new; see service.ChatService.replay). Presence frames are built at most
 once per `presence_interval` per room, however many joins and leaves happen: a thousand clients joining must not
-cost a million frames. Rooms exist while someone is in them; their history stays in the store.
+cost a million frames. A frame goes to everyone only when the list of nicks changed, otherwise only to
+newcomers. Rooms exist while someone is in them; their history stays in the store.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ class Room:
         name: the room's name.
         live: members that receive broadcasts, in join order (a dict used as an ordered set).
         replaying: members whose history replay is still running.
+        shown: the nicks the last presence frame listed (None before the first).
+        fresh: members that joined since the last presence frame (they get the next one even if nothing changed).
     """
 
-    __slots__ = ("last_presence", "live", "name", "presence_handle", "replaying")
+    __slots__ = ("fresh", "last_presence", "live", "name", "presence_handle", "replaying", "shown")
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -36,6 +39,8 @@ class Room:
         self.replaying: set[Peer] = set()
         self.presence_handle: asyncio.TimerHandle | asyncio.Handle | None = None
         self.last_presence = float("-inf")
+        self.shown: list[str] | None = None
+        self.fresh: list[Peer] = []
 
     def __len__(self) -> int:
         return len(self.live) + len(self.replaying)
@@ -72,6 +77,7 @@ class Rooms:
         else:
             room.replaying.add(peer)
         peer.rooms.add(name)
+        room.fresh.append(peer)
         self._presence_changed(room)
         return room
 
@@ -120,10 +126,16 @@ class Rooms:
             if self.rooms.get(room.name) is room:
                 del self.rooms[room.name]
             return
-        room.last_presence = time.monotonic()
         nicks = room.nicks()
+        fresh, room.fresh = room.fresh, []
+        if nicks == room.shown:  # a second connection of a nick already there, or it left: only newcomers need it
+            recipients = [p for p in dict.fromkeys(fresh) if p in room.live or p in room.replaying]
+        else:
+            recipients = list(room.everyone())
+        room.shown = nicks
+        room.last_presence = time.monotonic()
         out = Outgoing(presence_frame(room.name, nicks[:PRESENCE_USERS_MAX], len(nicks)))
-        for peer in list(room.everyone()):
+        for peer in recipients:
             peer.send(out)
 
     def close(self) -> None:

@@ -28,6 +28,7 @@ from core.chat.protocol import (
     message_frame,
     message_record,
     parse_client_frame,
+    say_ids,
     typing_frame,
 )
 from core.chat.protocol import History as HistoryRequest
@@ -79,17 +80,21 @@ class ChatService:
         for room in list(peer.rooms):
             self.rooms.leave(peer, room)
 
-    def admit(self, peer: Peer) -> bool:
-        """Spend one frame of peer's rate; False when refused (first refusal of a run gets an error frame,
-        rate_close_after refusals in a row close the connection with 1008)."""
+    def admit(self, peer: Peer, raw: str | bytes = "") -> bool:
+        """Spend one frame of peer's rate; False when refused (first refusal of a run gets an error frame, naming
+        the say it dropped if raw is one; rate_close_after refusals in a row close the connection with 1008)."""
         if peer.bucket.take():
             peer.strikes = 0
             return True
         peer.strikes += 1
         if peer.strikes == 1:
+            room, cid = say_ids(raw)
             peer.send_error(
                 "rate_limited",
-                f"more than {self._config.rate:g} frames per second: frames are dropped until you slow down",
+                f"more than {self._config.rate:g} frames per second: frames are dropped (not stored) until you slow "
+                "down; resend every say not yet acknowledged, with its cid",
+                room=room,
+                cid=cid,
             )
         elif peer.strikes >= self._config.rate_close_after:
             log.info("closing %s (%s): rate limit kept being exceeded", peer.label, peer.nick)
@@ -98,7 +103,7 @@ class ChatService:
 
     def handle_text(self, peer: Peer, raw: str | bytes) -> None:
         """One frame from a WebSocket client: rate, parse, act. Never raises for anything the client sent."""
-        if peer.closed or not self.admit(peer):
+        if peer.closed or not self.admit(peer, raw):
             return
         if isinstance(raw, bytes):
             peer.send_error("bad_frame", "binary frames are not part of protocol v1: send JSON text frames")

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tornado.httputil import HTTPHeaders
-from tornado.iostream import IOStream
+from tornado.iostream import IOStream, StreamClosedError
 from tornado.websocket import WebSocketHandler, WebSocketProtocol, WebSocketProtocol13
 
 from core.chat.hub.auth import COOKIE_NAME
@@ -29,6 +29,7 @@ from core.chat.hub.writer import BoundedWriter
 from core.chat.protocol import CLOSE_POLICY, encode, error_frame
 
 log = logging.getLogger("squall.chat.hub")
+CLOSE_PROTOCOL = 1002  # RFC 6455: a protocol error (an unmasked client frame)
 CLOSE_NOT_UTF8 = 1007  # RFC 6455: data inconsistent with the message type
 
 
@@ -52,9 +53,29 @@ def _same_origin(headers: HTTPHeaders) -> bool:
 
 
 class _Rfc6455Protocol(WebSocketProtocol13):
-    """Tornado's protocol, except that a text frame that is not UTF-8 closes with 1007 (RFC 6455, 8.1), so the
-    client learns why; Tornado drops the TCP connection without a word. The check decodes the frame once more:
-    client frames are few (at most 20/s per connection) and small."""
+    """Tornado's protocol, with two rules of RFC 6455 it does not keep (WORKAROUND, tornado 6.6.1; both hook its
+    private _read_bytes/_receive_frame/_handle_message):
+    - a text frame that is not UTF-8 closes with 1007 (8.1) so the client learns why; Tornado drops the TCP
+      connection without a word. The check decodes the frame once more: client frames are few and small;
+    - a client frame without a mask closes with 1002 (5.1); Tornado reads it as if it were masked.
+    """
+
+    _at_header = False
+
+    async def _receive_frame(self) -> None:
+        self._at_header = True  # the next read is the frame's first two bytes
+        await super()._receive_frame()
+
+    async def _read_bytes(self, n: int) -> bytes:
+        data = await super()._read_bytes(n)
+        if self._at_header:
+            self._at_header = False
+            if len(data) == 2 and not data[1] & 0x80:
+                handler = self.handler
+                assert isinstance(handler, ChatSocket)
+                handler.refuse_connection(CLOSE_PROTOCOL, "client frames must be masked (RFC 6455, 5.1)")
+                raise StreamClosedError()  # ends Tornado's frame loop, which then drops the connection
+        return data
 
     def _handle_message(self, opcode: int, data: bytes) -> asyncio.Future[None] | None:
         if opcode == 0x1 and not self.client_terminated:

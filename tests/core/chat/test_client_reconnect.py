@@ -158,6 +158,22 @@ def test_a_full_outbox_is_resent_under_the_hubs_rate_limit(rig: ChatRig) -> None
     rig.run(scenario, timeout=30)
 
 
+def test_messages_a_stricter_hub_drops_for_rate_are_resent_not_failed(rig: ChatRig) -> None:
+    async def scenario() -> None:
+        await rig.start_hub(rate=4.0, burst=2)  # stricter than the client's pace: it will be rate_limited
+        client, seen = await rig.client("ada")
+        await until(lambda: seen.state is LinkState.CONNECTED, "connected")
+        for i in range(12):
+            client.say("lobby", f"fast {i}")
+        await until(lambda: len(seen.texts()) == 12, "all twelve", timeout=15)
+        assert sorted(seen.texts()) == sorted(f"fast {i}" for i in range(12))
+        assert len(hub_rows(rig.folder)) == 12, "each stored once"
+        assert not [p for p in seen.pending.values() if p.error], "none marked as refused"
+        assert not seen.notices
+
+    rig.run(scenario, timeout=30)
+
+
 def test_stop_says_goodbye_quickly(rig: ChatRig, caplog: pytest.LogCaptureFixture) -> None:
     async def scenario() -> float:
         hub = await rig.start_hub()

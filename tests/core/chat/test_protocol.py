@@ -20,6 +20,7 @@ from core.chat.protocol import (
     nick_problem,
     parse_client_frame,
     room_problem,
+    say_ids,
 )
 
 
@@ -82,6 +83,40 @@ def test_text_is_limited_in_characters() -> None:
     with pytest.raises(FrameError) as error:
         parse_client_frame(json.dumps({"type": "say", "room": "r", "text": "é" * 4001, "cid": "k"}))
     assert (error.value.code, error.value.room, error.value.cid) == ("text_too_long", "r", "k")
+
+
+@pytest.mark.parametrize(
+    ("frame", "room", "cid"),
+    [
+        ({"type": "say", "room": "bad room", "text": "x", "cid": "k1"}, None, "k1"),
+        ({"type": "say", "text": "x", "cid": "k2"}, None, "k2"),
+        ({"type": "say", "room": "r", "text": 5, "cid": "k3"}, "r", "k3"),
+        ({"type": "say", "room": "r", "text": "x", "cid": 7}, "r", None),  # no cid to name
+        ({"type": "say", "room": "bad room", "text": "x", "cid": ""}, None, None),
+    ],
+)
+def test_errors_about_a_say_carry_whatever_cid_and_room_could_be_read(
+    frame: dict[str, object], room: str | None, cid: str | None
+) -> None:
+    with pytest.raises(FrameError) as error:
+        parse_client_frame(json.dumps(frame))
+    assert (error.value.code, error.value.room, error.value.cid) == ("bad_field", room, cid)
+
+
+@pytest.mark.parametrize(
+    ("raw", "ids"),
+    [
+        ('{"type": "say", "room": "r", "text": "x", "cid": "k"}', ("r", "k")),
+        ('{"type": "say", "room": "r", "text": "x"}', ("r", None)),
+        ('{"type": "say", "room": "no good", "cid": "k"}', (None, "k")),
+        ('{"type": "typing", "room": "r", "cid": "k"}', (None, None)),
+        ("not json", (None, None)),
+        (b"\xff\xfe", (None, None)),
+        ("[1]", (None, None)),
+    ],
+)
+def test_say_ids_names_a_dropped_say(raw: str | bytes, ids: tuple[str | None, str | None]) -> None:
+    assert say_ids(raw) == ids
 
 
 @pytest.mark.parametrize(

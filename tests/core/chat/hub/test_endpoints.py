@@ -79,6 +79,22 @@ def test_token_refusals_say_why(aloop: LoopRunner, start_hub: StartHub) -> None:
     aloop.run(scenario())
 
 
+def test_a_body_too_big_for_a_login_is_refused_in_json(aloop: LoopRunner, start_hub: StartHub) -> None:
+    hub = start_hub()
+
+    async def scenario() -> None:
+        async with http() as client:
+            padded = {"nick": "alice", "passphrase": hub.passphrase, "pad": "x" * 20_000}
+            reply = await post_json(client, hub, "/api/token", padded)
+            assert reply.code == 413, reply.body
+            assert "over 16 KiB" in json.loads(reply.body)["error"]
+            assert (
+                await post_json(client, hub, "/api/token", {"nick": "alice", "passphrase": hub.passphrase})
+            ).code == 200
+
+    aloop.run(scenario())
+
+
 def _xsrf_from(response: HTTPResponse) -> tuple[str, str]:
     """(the _xsrf cookie, the form's _xsrf field) from GET /login."""
     cookies = response.headers.get_list("Set-Cookie")
@@ -188,13 +204,16 @@ def test_wrong_methods_paths_and_missing_xsrf_get_json_that_says_so(aloop: LoopR
     async def scenario() -> None:
         async with http() as client:
             cases = [
-                ("/login", 403, "_xsrf field is missing or does not match"),  # no XSRF pair at all
-                ("/health", 405, "POST is not allowed on /health"),
-                ("/nope", 404, "no such endpoint"),
-                ("/ws", 405, "POST is not allowed on /ws"),
+                ("POST", "/login", 403, "_xsrf field is missing or does not match"),  # no XSRF pair at all
+                ("DELETE", "/login", 405, "DELETE is not allowed on /login"),  # not the XSRF message
+                ("PUT", "/api/token", 405, "PUT is not allowed on /api/token"),
+                ("POST", "/health", 405, "POST is not allowed on /health"),
+                ("POST", "/nope", 404, "no such endpoint"),
+                ("POST", "/ws", 405, "POST is not allowed on /ws"),
             ]
-            for path, code, words in cases:
-                reply = await client.fetch(hub.url + path, method="POST", body=b"x=1", raise_error=False)
+            for method, path, code, words in cases:
+                body = None if method == "DELETE" else b"x=1"
+                reply = await client.fetch(hub.url + path, method=method, body=body, raise_error=False)
                 assert reply.code == code, (path, reply.body)
                 assert reply.headers["Content-Type"].startswith("application/json")
                 assert words in json.loads(reply.body)["error"], (path, reply.body)

@@ -11,6 +11,7 @@ from core.chat.hub.limits import TokenBucket
 from core.chat.hub.peer import Peer
 from core.chat.hub.rooms import PRESENCE_USERS_MAX, Rooms
 from tests.conftest import LoopRunner
+from tests.helpers import wait_until
 
 
 class FakePeer(Peer):
@@ -67,6 +68,29 @@ def test_presence_is_coalesced_per_room(aloop: LoopRunner) -> None:
         assert len(latest["users"]) == PRESENCE_USERS_MAX
         assert latest["users"] == sorted(latest["users"])
         assert all(len(p.presences()) == 1 for p in crowd)
+        rooms.close()
+
+    aloop.run(scenario())
+
+
+def test_presence_goes_to_everyone_only_when_the_nicks_change(aloop: LoopRunner) -> None:
+    async def scenario() -> None:
+        rooms = Rooms(presence_interval=0.01)
+        obs, twin = FakePeer("obs"), FakePeer("twin", port=2)
+        rooms.join(obs, "r", live=True)
+        rooms.join(twin, "r", live=True)
+        await wait_until(lambda: [p["users"] for p in obs.presences()][-1:] == [["obs", "twin"]], what="both")
+        seen = len(obs.presences())
+        second = FakePeer("twin", port=3)  # the same nick from a second connection: the list is unchanged
+        rooms.join(second, "r", live=True)
+        await wait_until(lambda: second.presences(), what="the newcomer's presence")
+        assert second.presences()[0]["users"] == ["obs", "twin"]
+        assert len(obs.presences()) == seen, "nothing changed for the others"
+        rooms.leave(twin, "r")  # twin is still there through its second connection: no frame for anyone
+        rooms.join(FakePeer("zed", port=4), "r", live=True)
+        await wait_until(lambda: len(obs.presences()) > seen, what="the next change")
+        assert [p["users"] for p in obs.presences()[seen:]] == [["obs", "twin", "zed"]]
+        assert len(second.presences()) == 2
         rooms.close()
 
     aloop.run(scenario())

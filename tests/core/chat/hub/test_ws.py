@@ -236,6 +236,24 @@ def test_rate_limit_refuses_then_closes_with_1008(aloop: LoopRunner, start_hub: 
     aloop.run(scenario())
 
 
+def test_the_rate_limited_error_names_the_say_it_dropped(aloop: LoopRunner, start_hub: StartHub) -> None:
+    hub = start_hub(rate=20, burst=5, rate_close_after=50)
+
+    async def scenario() -> None:
+        c = await WsClient.connect(hub, "alice")
+        await c.join()  # one frame of the burst
+        for i in range(8):
+            await c.send(type="say", room="lobby", text=f"m{i}", cid=f"c{i}")
+        error = await c.expect("error")
+        acked = [f["cid"] for f in c.seen if f["type"] == "message"]
+        assert error["code"] == "rate_limited"
+        assert (error.get("room"), error.get("cid")) == ("lobby", f"c{len(acked)}"), "the first say it dropped"
+        assert "resend" in error["message"]
+        await c.close()
+
+    aloop.run(scenario())
+
+
 def test_a_burst_within_the_limit_is_served(aloop: LoopRunner, start_hub: StartHub) -> None:
     hub = start_hub(rate=20, burst=10)
 

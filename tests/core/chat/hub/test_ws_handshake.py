@@ -1,5 +1,5 @@
 """What a client hears when its WebSocket is refused or broken: JSON refusals before any 101 (with the headers
-that say what to send), and close 1007 for a text frame that is not UTF-8."""
+that say what to send), close 1007 for a text frame that is not UTF-8 and 1002 for an unmasked one."""
 
 from __future__ import annotations
 
@@ -112,6 +112,33 @@ def test_a_text_frame_that_is_not_utf8_closes_with_1007_and_others_go_on(
         finally:
             sock.close()
         assert (await other.say("still here"))["nick"] == "bob"  # the hub serves the others as before
+        await other.close()
+
+    aloop.run(scenario())
+
+
+def test_an_unmasked_client_frame_closes_with_1002(aloop: LoopRunner, start_hub: StartHub) -> None:
+    hub = start_hub()
+
+    async def scenario() -> None:
+        other = await WsClient.connect(hub, "bob")
+        await other.join()
+        sock, head = await raw_upgrade(hub.port, hub.issue_token("mallory"))
+        try:
+            assert head.startswith(b"HTTP/1.1 101")
+            loop = asyncio.get_running_loop()
+            await loop.sock_sendall(sock, masked_text_frame(b'{"type":"history","room":"lobby"}'))
+            payload = b'{"type":"say","room":"lobby","text":"unmasked"}'
+            await loop.sock_sendall(sock, bytes((0x81, len(payload))) + payload)  # mask bit clear (RFC 6455, 5.1)
+            frames = await read_until_close_frame(sock)
+            assert [json.loads(f[1])["type"] for f in frames[:-1]] == ["history"], "the masked one was served"
+            assert frames[-1][0] == 0x8
+            assert struct.unpack("!H", frames[-1][1][:2])[0] == 1002
+            assert b"masked" in frames[-1][1]
+        finally:
+            sock.close()
+        assert (await other.say("still here"))["nick"] == "bob"
+        assert [f for f in other.seen if f.get("text") == "unmasked"] == []
         await other.close()
 
     aloop.run(scenario())
