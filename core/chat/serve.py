@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from pathlib import Path
@@ -76,6 +77,12 @@ def _config(args: argparse.Namespace, folder: Path) -> HubConfig:
     from core.chat.hub import HubConfig
     from core.chat.hub.files import read_passphrase_file
 
+    if not args.host.strip():
+        raise HubConfigError("--host is empty: give an address to listen on, such as 127.0.0.1")
+    if args.tcp_port is not None and args.tcp_port == args.port != 0:
+        raise HubConfigError(
+            f"--port and --tcp-port are both {args.port}: the WebSocket and the nc gateway need a port each"
+        )
     passphrase = read_passphrase_file(args.passphrase_file) if args.passphrase_file is not None else None
     config = HubConfig(
         data_dir=folder,
@@ -98,6 +105,23 @@ def ready_line(hub: Hub) -> str:
     return "squall hub: " + ", ".join(parts)
 
 
+def _announce(line: str) -> None:
+    """Print the ready line. When stdout cannot take it (a closed pipe, a full disk) the hub serves anyway: say so
+    on stderr, and point stdout at /dev/null so that nothing fails on it again (at exit, Python flushes it)."""
+    try:
+        print(line, flush=True)
+    except (OSError, ValueError) as exc:  # ValueError: stdout was closed by the process itself
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        print(f"squall serve: cannot write the ready line to stdout ({why}); serving anyway", file=sys.stderr)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        finally:
+            os.close(devnull)
+
+
 async def _serve(config: HubConfig) -> int:
     loop = asyncio.get_running_loop()
     quit_requested = asyncio.Event()
@@ -109,7 +133,7 @@ async def _serve(config: HubConfig) -> int:
         hub = Hub(config)
         await hub.start()
         try:
-            print(ready_line(hub), flush=True)
+            _announce(ready_line(hub))
             await quit_requested.wait()
         finally:
             await hub.stop(SHUTDOWN_BUDGET)

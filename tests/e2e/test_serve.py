@@ -128,6 +128,68 @@ def test_a_new_hub_folder_and_its_logs_are_private(folder: Path) -> None:
         server.kill()
 
 
+def test_an_old_hub_folder_left_open_to_others_is_made_private(folder: Path) -> None:
+    previous = os.umask(0)  # the loosest: files and folders made by the hub must not depend on it
+    try:
+        first = Serve(folder)
+        first.ready()
+        os.kill(first.process.pid, signal.SIGTERM)
+        assert first.finish() == 0
+        for path in (folder, folder / "logs"):
+            path.chmod(0o755)
+        for path in (folder / "hub.db", folder / "logs" / "squall.log", folder / "passphrase"):
+            path.chmod(0o644)
+        server = Serve(folder)
+    finally:
+        os.umask(previous)
+    try:
+        server.ready()
+        modes = {
+            str(path.relative_to(folder.parent)): stat.S_IMODE(path.stat().st_mode)
+            for path in (folder, folder / "logs", folder / "logs" / "squall.log", folder / "hub.db")
+        }
+        assert modes == {"hub": 0o700, "hub/logs": 0o700, "hub/logs/squall.log": 0o600, "hub/hub.db": 0o600}
+    finally:
+        server.kill()
+
+
+def test_a_ready_line_stdout_cannot_take_is_said_on_stderr_and_the_hub_serves(folder: Path) -> None:
+    argv = [sys.executable, str(ROOT / "main.py"), "--data-dir", str(folder), "serve", "--port", "0"]
+    with open("/dev/full", "w", encoding="utf-8") as full:
+        process = subprocess.Popen(argv, cwd=ROOT, stdout=full, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()
+        assert "cannot write the ready line to stdout" in line
+        assert "serving anyway" in line
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+        assert "Traceback" not in process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+def test_a_chosen_passphrase_replaces_the_generated_one_local_instances_read(folder: Path, tmp_path: Path) -> None:
+    first = Serve(folder)
+    first.ready()
+    os.kill(first.process.pid, signal.SIGTERM)
+    assert first.finish() == 0
+    chosen = tmp_path / "chosen"
+    chosen.write_text("correct horse battery staple\n", encoding="utf-8")
+    server = Serve(folder, "--passphrase-file", str(chosen))
+    try:
+        url = server.ready()
+        assert (folder / "passphrase").read_text(encoding="utf-8").strip() == "correct horse battery staple"
+        assert stat.S_IMODE((folder / "passphrase").stat().st_mode) == 0o600
+        token(url, folder, "ada")  # what a local instance reads is what the hub wants
+    finally:
+        server.kill()
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_one_ready_line_then_a_signal_closes_everyone_with_1001(
     hub: Serve, folder: Path, signum: signal.Signals
@@ -214,13 +276,34 @@ def test_a_busy_port_exits_1(folder: Path) -> None:
 
 
 def test_bad_arguments_exit_2(folder: Path) -> None:
-    for extra in (["--port", "nope"], ["--host", "0.0.0.0"]):
+    cases = [
+        (["--port", "nope"], "not a port number"),
+        (["--host", "0.0.0.0"], "without a passphrase"),
+        (["--host", ""], "--host is empty"),
+        (["--port", "18777", "--tcp-port", "18777"], "need a port each"),
+        (["--passphrase-file", "/dev/zero"], "over 1024 bytes"),  # read no further than that
+    ]
+    for extra, words in cases:
         server = Serve(folder, *extra)
         try:
             assert server.finish() == 2, server.stderr
         finally:
             server.kill()
         assert "Traceback" not in "\n".join(server.stderr)
+        assert words in "\n".join(server.stderr), (extra, server.stderr)
+
+
+def test_an_unusable_file_in_the_hub_folder_is_one_clear_line(folder: Path) -> None:
+    (folder / "passphrase").mkdir(parents=True)
+    server = Serve(folder)
+    try:
+        assert server.finish() == 1
+    finally:
+        server.kill()
+    assert server.stderr == [
+        f"squall serve: cannot use {folder / 'passphrase'} in the hub folder: Is a directory; "
+        "move it aside or choose --data-dir"
+    ]
 
 
 def test_nc_gateway_from_the_command_line(folder: Path) -> None:
@@ -242,7 +325,7 @@ def test_nc_gateway_from_the_command_line(folder: Path) -> None:
             f.flush()
             assert b"You are in #lobby" in f.readline()
             assert f.readline().endswith(b"<carol> hello\n")
-        assert not (folder / "passphrase").exists()  # a given passphrase is never written down
+        assert stat.S_IMODE((folder / "passphrase").stat().st_mode) == 0o600  # kept for local instances
         server.process.send_signal(signal.SIGTERM)
         assert server.finish() == 0
     finally:

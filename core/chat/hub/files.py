@@ -3,7 +3,7 @@
     <hub dir>/hosting.lock   flock held while a process hosts this hub (released by the kernel, even on kill -9)
     <hub dir>/hub.db         message history (SQLite, WAL), see store.py
     <hub dir>/secret.json    the signing keys for tokens and login cookies, see auth.Keyring
-    <hub dir>/passphrase     the generated passphrase, when none was given (local instances of the user read it)
+    <hub dir>/passphrase     the passphrase in force, generated when none was given (local instances read it)
 
 Blocking file I/O: the hub calls these from an executor, never on the event loop. Nothing here logs a secret.
 """
@@ -36,10 +36,19 @@ class HostingLock(PidLock):
         super().__init__(folder / LOCK_NAME)
 
 
+def make_private(path: Path, mode: int) -> None:
+    """Take group and other permissions off path (a folder or file someone loosened, or an old umask made)."""
+    current = stat.S_IMODE(path.stat().st_mode)
+    if current & 0o077:
+        path.chmod(current & mode)
+
+
 def open_folder(path: Path) -> HostingLock:
-    """Create the hub folder (0700) if needed and take its hosting lock. Raises HubInUseError or HubError."""
+    """Create the hub folder (0700) if needed, or make an existing one 0700, and take its hosting lock. Raises
+    HubInUseError or HubError."""
     try:
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_private(path, 0o700)
         lock = HostingLock(path)
         taken = lock.acquire()
     except OSError as exc:
@@ -68,25 +77,27 @@ def write_private(path: Path, data: bytes) -> None:
         os.close(dir_fd)
 
 
-def read_private(path: Path) -> bytes | None:
-    """The file's bytes, after making it owner-only if someone loosened it; None when it does not exist."""
+def read_private(path: Path, limit: int | None = None) -> bytes | None:
+    """The file's bytes (at most limit + 1 of them), after making it owner-only if someone loosened it; None
+    when it does not exist. Raises OSError (a folder by that name, no permission...)."""
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
         return None
     if stat.S_IMODE(mode) & 0o077:
         path.chmod(0o600)
-    return path.read_bytes()
+    with path.open("rb") as f:
+        return f.read() if limit is None else f.read(limit + 1)
 
 
 def local_passphrase(folder: Path) -> str | None:
-    """The passphrase a hub generated in folder, for local clients of the same user; None if there is none."""
-    data = read_private(folder / PASSPHRASE_NAME)
+    """The passphrase the hub in folder uses, for local clients of the same user; None if there is none."""
+    data = read_private(folder / PASSPHRASE_NAME, MAX_PASSPHRASE_BYTES)
     return None if data is None else data.decode("utf-8").strip()
 
 
 def load_or_create_passphrase(folder: Path) -> str:
-    """The hub folder's generated passphrase, creating it (random, 0600) on first use."""
+    """The hub folder's passphrase, creating it (random, 0600) on first use."""
     existing = local_passphrase(folder)
     if existing:
         return existing
@@ -95,10 +106,18 @@ def load_or_create_passphrase(folder: Path) -> str:
     return phrase
 
 
+def keep_passphrase(folder: Path, phrase: str) -> None:
+    """Record a passphrase the user chose as the folder's (0600), replacing a generated one, so that local
+    instances of the same user sign in with the passphrase in force rather than a stale one."""
+    if local_passphrase(folder) != phrase:
+        write_private(folder / PASSPHRASE_NAME, phrase.encode("utf-8") + b"\n")
+
+
 def read_passphrase_file(path: Path) -> str:
     """The passphrase in a user's --passphrase-file (surrounding whitespace and the final newline dropped)."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as f:
+            data = f.read(MAX_PASSPHRASE_BYTES + 1)  # /dev/zero or a huge file must not be read whole
     except OSError as exc:
         raise HubConfigError(f"cannot read the passphrase file {path}: {exc.strerror}") from exc
     if len(data) > MAX_PASSPHRASE_BYTES:

@@ -226,8 +226,11 @@ class Gateway(TCPServer):
             line = await reader.readline()
             if line is None:
                 return None
-            nick = line.decode("utf-8", "replace") if isinstance(line, bytes) else ""
-            problem = nick_problem(nick) if nick else "nick must be 1 to 32 characters long"
+            try:
+                nick = line.decode("utf-8") if isinstance(line, bytes) else ""
+                problem = nick_problem(nick) if nick else "nick must be 1 to 32 characters long"
+            except UnicodeDecodeError:
+                problem = "nick must be UTF-8 text (set your terminal to UTF-8)"  # not two U+FFFD for a nick
             if problem is None:
                 return nick
             prompt = f"! {problem}. Nick: "

@@ -30,6 +30,7 @@ from core.chat.hub.files import (
     PASSPHRASE_NAME,
     SECRET_NAME,
     HostingLock,
+    keep_passphrase,
     load_or_create_passphrase,
     open_folder,
 )
@@ -311,14 +312,24 @@ class Hub:
         try:
             cfg = self.config
             generated = cfg.passphrase is None
-            phrase = load_or_create_passphrase(self.folder) if cfg.passphrase is None else cfg.passphrase
-            keyring = load_keyring(self.folder / SECRET_NAME, cfg.token_ttl, cfg.clock)
             try:
+                if cfg.passphrase is None:
+                    phrase = load_or_create_passphrase(self.folder)
+                else:
+                    phrase = cfg.passphrase
+                    keep_passphrase(self.folder, phrase)
+                keyring = load_keyring(self.folder / SECRET_NAME, cfg.token_ttl, cfg.clock)
                 history = History.open(self.folder / DB_NAME)
             except sqlite3.Error as exc:
                 raise HubError(
                     f"cannot open the chat history {self.folder / DB_NAME}: {exc}; "
                     "move it aside to start with an empty history"
+                ) from exc
+            except (OSError, UnicodeDecodeError) as exc:
+                where = getattr(exc, "filename", None) or self.folder
+                why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+                raise HubError(
+                    f"cannot use {where} in the hub folder: {why}; move it aside or choose --data-dir"
                 ) from exc
         except BaseException:
             lock.release()

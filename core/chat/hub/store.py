@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core import db
+from core.chat.hub.files import make_private
 from core.chat.protocol import MAX_ID
 
 HUB_MIGRATIONS: list[db.Migration] = [
@@ -81,6 +82,9 @@ class History:
         """Open (creating 0600) and migrate the history. Blocking."""
         if not path.exists():
             path.touch(mode=0o600)  # SQLite gives -wal and -shm the database file's permissions
+        for part in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            if part.exists():
+                make_private(part, 0o600)  # an older file someone (or an old umask) left readable to others
         conn = db.connect(path)
         try:
             db.migrate(conn, HUB_MIGRATIONS, what="chat hub")

@@ -161,8 +161,8 @@ def test_bad_nicks_are_asked_again(aloop: LoopRunner, start_hub: StartHub) -> No
             await user.sign_in_to_nick(hub.passphrase)
             await user.send("x" * 40)
             assert "1 to 32 characters" in await user.read_until("Nick: ")
-            await user.send("")
-            await user.read_until("Nick: ")
+            await user.send(b"\xe9t\xe9\n")  # Latin-1 from a terminal that is not UTF-8
+            assert "nick must be UTF-8 text" in await user.read_until("Nick: ")
             await user.send("dave")
             assert "welcome, dave" in await user.line_with("You are in #lobby")
 
