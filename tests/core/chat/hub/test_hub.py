@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
+import stat
 import time
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from tornado.httpclient import HTTPClientError
 
 from core.chat.errors import HubBindError, HubInUseError, PassphraseRequiredError
 from core.chat.hub import Hub, HubConfig, HubState
-from core.chat.hub.files import HostingLock, open_folder
+from core.chat.hub.files import HostingLock, load_or_create_passphrase, local_passphrase, open_folder
 from tests.conftest import LoopRunner
 from tests.core.chat.hub.conftest import StartHub
 from tests.core.chat.hub.wsclient import WsClient, raw_upgrade
@@ -43,11 +44,17 @@ def test_start_exposes_what_the_window_needs_and_stop_releases_it(aloop: LoopRun
         aloop.run(hub.start())
 
 
-def test_a_given_passphrase_is_never_written_down(aloop: LoopRunner, start_hub: StartHub, tmp_path: Path) -> None:
-    hub = start_hub(data_dir=tmp_path / "given", passphrase="correct horse")
+def test_a_given_passphrase_replaces_the_one_local_instances_read(
+    aloop: LoopRunner, start_hub: StartHub, tmp_path: Path
+) -> None:
+    folder = tmp_path / "given"
+    folder.mkdir(mode=0o700)
+    generated = load_or_create_passphrase(folder)  # left by an earlier run without a passphrase
+    hub = start_hub(data_dir=folder, passphrase="correct horse")
     assert hub.passphrase == "correct horse"
-    assert hub.passphrase_file is None
-    assert not (tmp_path / "given" / "passphrase").exists()
+    assert hub.passphrase_file is None  # the ready line says it came from the user's file
+    assert local_passphrase(folder) == "correct horse" != generated
+    assert stat.S_IMODE((folder / "passphrase").stat().st_mode) == 0o600
     with pytest.raises(PassphraseRequiredError):
         Hub(HubConfig(host="0.0.0.0"))
 
