@@ -162,6 +162,7 @@ def summarize(results: list[dict[str, Any]], clients: int, duration: float) -> d
         "handled_p99_ms": percentile(handled, 0.99) / 1000,
         "landed_p99_ms": percentile(landed, 0.99) / 1000,
         "lost": expected - received,
+        "rate_limited": sum(r["rate_limited"] for r in results),
     }
 
 
@@ -206,6 +207,7 @@ def bench_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             "handled_p99_ms": nan,
             "landed_p99_ms": nan,
             "lost": "-",
+            "rate_limited": "-",
         }
         cpu0, t0, ticks0 = cpu_seconds(server.process.pid), time.monotonic(), machine_ticks()
         paced: dict[str, Any] = (
@@ -242,6 +244,7 @@ def bench_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                 "sat_p50_ms": sat["p50_ms"],
                 "sat_p99_ms": sat["p99_ms"],
                 "sat_lost": sat["lost"],
+                "sat_rate_limited": sat["rate_limited"],
                 "sat_cpu": (cpu2 - cpu1) / (t2 - t1),
                 "sat_us_per_delivery": 1e6 * (cpu2 - cpu1) / sat["received"] if sat.get("received") else float("nan"),
             }
@@ -265,6 +268,7 @@ COLUMNS = [
     ("sat_per_s", "saturation deliv/s", "{:,.0f}"),
     ("sat_p99_ms", "sat p99 ms", "{:.0f}"),
     ("sat_lost", "sat lost", "{}"),
+    ("sat_rate_limited", "sat rate_limited errors", "{}"),
     ("sat_cpu", "server CPU (cores)", "{:.2f}"),
     ("sat_us_per_delivery", "server CPU µs/delivery", "{:.1f}"),
 ]

@@ -72,11 +72,13 @@ class Tally:
         latencies_us: latency samples inside the window, at arrival (microseconds; see the module's docstring).
         handled_us: the same deliveries' latency when this worker parsed them.
         landed_us: the same deliveries' latency when the kernel put them in the client's socket.
+        rate_limited: rate_limited errors received (the hub's, one per run of dropped frames).
         recording: the window is open.
     """
 
     per_sender: dict[int, int] = field(default_factory=dict)
     total: int = 0
+    rate_limited: int = 0
     in_window: int = 0
     latencies_us: array[float] = field(default_factory=lambda: array("d"))
     handled_us: array[float] = field(default_factory=lambda: array("d"))
@@ -216,7 +218,9 @@ class Client:
             if opcode == 0x1:
                 mark = buf.find(b"~", start, pos)
                 if mark < 0:
-                    continue  # presence, errors, acknowledgements of joins...
+                    if buf.find(b'"rate_limited"', start, pos) >= 0:
+                        tally.rate_limited += 1  # the hub dropped frames of ours (one error per run of them)
+                    continue  # presence, other errors...
                 sender = int(buf[mark + 1 : mark + 3])
                 tally.per_sender[sender] = tally.per_sender.get(sender, 0) + 1
                 tally.total += 1
@@ -420,6 +424,7 @@ class Worker:
             "sent": self.sent,
             "per_sender": self.tally.per_sender,
             "in_window": self.tally.in_window,
+            "rate_limited": self.tally.rate_limited,
             "latencies_us": list(lat[::step]),
             "handled_us": list(handled[::step]),
             "landed_us": list(self.tally.landed_us[::step]),
