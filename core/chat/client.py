@@ -72,7 +72,7 @@ class ClientTiming:
         ack_timeout: seconds to wait for a message's acknowledgement before resending it on the same connection.
         backoff_first, backoff_ceiling, jitter: reconnect delays (see pacing.Backoff).
         healthy_after: a connection that lasted this long starts the next backoff from the beginning.
-        rate, burst: frames per second (and at once) sent to the hub, under its limit of 20 (10).
+        rate, burst: frames per second (and at once) sent to the hub, under its limit of 20 (20).
         page: messages per history page.
         typing_shown: seconds someone stays "typing" after their last typing frame.
         typing_every: seconds between our typing frames to one room.

@@ -2,7 +2,7 @@
 
 Backoff: the first retry comes quickly (a hub that restarts or is taken over is back within a second), later
 ones double up to a ceiling, and each is spread by random jitter so clients that lost the same hub at the same
-moment do not all knock at once. Pacer: the hub drops frames beyond 20 a second (bursts of 10); the client stays
+moment do not all knock at once. Pacer: the hub drops frames beyond 20 a second (bursts of 20); the client stays
 below that on its own, so resending a full outbox after a reconnect never trips the limit. Plain arithmetic on a
 clock that tests can replace; no tasks, no I/O.
 """

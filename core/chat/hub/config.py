@@ -63,7 +63,7 @@ class HubConfig:
     max_conns_per_ip: int = 16
     max_http_per_ip: int = 32
     rate: float = 20.0
-    burst: int = 10
+    burst: int = 20  # one second's worth: a backlog at the hub must not make a steady sender look bursty
     rate_close_after: int = 20
     max_buffer: int = 1 * MIB
     ping_interval: float = 10.0

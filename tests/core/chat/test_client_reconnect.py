@@ -149,7 +149,7 @@ def test_a_full_outbox_is_resent_under_the_hubs_rate_limit(rig: ChatRig) -> None
         client, seen = await rig.client("ada")
         for i in range(40):
             client.say("lobby", f"queued {i}")
-        await rig.start_hub(rate=20.0, burst=10)  # protocol v1's defaults
+        await rig.start_hub(rate=20.0, burst=20)  # protocol v1's defaults
         await until(lambda: len(seen.texts()) == 40, "all forty", timeout=15)
         assert seen.texts() == [f"queued {i}" for i in range(40)]
         assert len(hub_rows(rig.folder)) == 40

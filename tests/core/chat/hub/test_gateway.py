@@ -298,13 +298,13 @@ def test_blank_lines_are_ignored(aloop: LoopRunner, start_hub: StartHub) -> None
 
 
 def test_a_pasted_block_is_paced_not_dropped(aloop: LoopRunner, start_hub: StartHub) -> None:
-    hub = start_hub(tcp_port=0, rate=20.0, burst=10)  # the defaults (tests are lenient otherwise)
+    hub = start_hub(tcp_port=0, rate=20.0, burst=20)  # the defaults (tests are lenient otherwise)
 
     async def scenario() -> None:
         ws = await WsClient.connect(hub, "alice")
         await ws.join()
         async with nc(hub) as carol:
-            await carol.send(b"".join(f"line {i}\n".encode() for i in range(40)))  # one paste, twice the rate
+            await carol.send(b"".join(f"line {i}\n".encode() for i in range(40)))  # one paste, twice the burst
             texts = [(await ws.expect("message", timeout=10))["text"] for _ in range(40)]
             assert texts == [f"line {i}" for i in range(40)]
             echoes = [await carol.next_line() for _ in range(40)]
