@@ -13,7 +13,8 @@ medians with --repeat), then the hub's ratios to each baseline.
 
 Paced latency ("paced p99") is taken when a frame arrived (the load worker's poll reported it); "in socket" when
 the kernel queued it on the client's socket, before any load worker had to run; "handled" when the worker got
-round to parsing it among the hundreds of clients it serves (bench/chat/wsload.py says how). "steal %" is the
+round to parsing it among the hundreds of clients it serves (bench/chat/wsload.py says how). Each paced run
+also prints, per broadcast, the time until its first recipient had it and from the first to the last. "steal %" is the
 share of the machine's CPU time the hypervisor gave to someone else during the paced phase: on a shared VM it
 sets much of the tail.
 """
@@ -125,6 +126,28 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def broadcast_breakdown(results: list[dict[str, Any]]) -> str:
+    """Where a broadcast's time goes, from the in-socket stamps of all workers: how long until its first
+    recipient had it (the server's receive path), and from the first to the last (the write pass)."""
+    spans: dict[str, list[float]] = {}
+    for r in results:
+        for key, (first, last) in r["spans"].items():
+            span = spans.setdefault(key, [first, last])
+            span[0], span[1] = min(span[0], first), max(span[1], last)
+    if not spans:
+        return ""
+    firsts = [first / 1000 for first, _ in spans.values()]
+    passes = [(last - first) / 1000 for first, last in spans.values()]
+
+    def dist(xs: list[float]) -> str:
+        return "/".join(f"{percentile(xs, q):.1f}" for q in (0.5, 0.9, 0.99)) + f"/{max(xs):.1f}"
+
+    return (
+        f"{len(spans)} broadcasts, ms p50/p90/p99/max: to the first recipient {dist(firsts)}, "
+        f"first to last recipient {dist(passes)}"
+    )
+
+
 def summarize(results: list[dict[str, Any]], clients: int, duration: float) -> dict[str, float]:
     sent: dict[int, int] = {}
     received = 0
@@ -163,6 +186,7 @@ def summarize(results: list[dict[str, Any]], clients: int, duration: float) -> d
         "landed_p99_ms": percentile(landed, 0.99) / 1000,
         "lost": expected - received,
         "rate_limited": sum(r["rate_limited"] for r in results),
+        "breakdown": broadcast_breakdown(results),
     }
 
 
@@ -220,6 +244,8 @@ def bench_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             else skipped
         )
         cpu1, t1, ticks1 = cpu_seconds(server.process.pid), time.monotonic(), machine_ticks()
+        if paced.get("breakdown"):
+            print(f"    {kind} paced: {paced['breakdown']}", flush=True)
         sat: dict[str, Any] = (
             summarize(
                 load.ask("phase", [{**phase, "rate": args.max_rate, "window": args.window}] * args.workers),

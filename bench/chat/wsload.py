@@ -73,12 +73,14 @@ class Tally:
         handled_us: the same deliveries' latency when this worker parsed them.
         landed_us: the same deliveries' latency when the kernel put them in the client's socket.
         rate_limited: rate_limited errors received (the hub's, one per run of dropped frames).
+        spans: per message (sender~sequence) in the window, its first and last in-socket latency here.
         recording: the window is open.
     """
 
     per_sender: dict[int, int] = field(default_factory=dict)
     total: int = 0
     rate_limited: int = 0
+    spans: dict[bytes, list[float]] = field(default_factory=dict)
     in_window: int = 0
     latencies_us: array[float] = field(default_factory=lambda: array("d"))
     handled_us: array[float] = field(default_factory=lambda: array("d"))
@@ -236,7 +238,11 @@ class Client:
                     tally.handled_us.append((handled - sent) / 1000)
                     tally.latencies_us.append(((arrived or handled) - sent) / 1000)
                     # the stamp is the last segment's of this read: an upper bound for the frames before it
-                    tally.landed_us.append(((landed or handled) - sent) / 1000)
+                    in_socket = ((landed or handled) - sent) / 1000
+                    tally.landed_us.append(in_socket)
+                    span = tally.spans.setdefault(bytes(buf[mark + 1 : mark + 12]), [in_socket, in_socket])
+                    span[0] = min(span[0], in_socket)
+                    span[1] = max(span[1], in_socket)
                     arrived = 0
             elif opcode == 0x9:
                 self._write(client_frame(bytes(buf[start:pos]), 0xA))  # pong
@@ -425,6 +431,7 @@ class Worker:
             "per_sender": self.tally.per_sender,
             "in_window": self.tally.in_window,
             "rate_limited": self.tally.rate_limited,
+            "spans": {key.decode(): span for key, span in self.tally.spans.items()},
             "latencies_us": list(lat[::step]),
             "handled_us": list(handled[::step]),
             "landed_us": list(self.tally.landed_us[::step]),
