@@ -9,6 +9,7 @@ import json
 import os
 import struct
 
+from core.chat.hub import Hub
 from core.chat.hub.auth import COOKIE_NAME
 from tests.conftest import LoopRunner
 from tests.core.chat.hub.conftest import StartHub
@@ -92,53 +93,46 @@ def test_refusals_before_the_upgrade_are_json_and_say_what_to_send(aloop: LoopRu
     aloop.run(scenario())
 
 
+async def _frames_until_closed(hub: Hub, *data: bytes) -> list[tuple[int, bytes]]:
+    """Send data on a raw, authenticated WebSocket; the frames the hub sent back up to its close frame (last),
+    after checking that the hub went on serving another client."""
+    other = await WsClient.connect(hub, "bob")
+    await other.join()
+    sock, head = await raw_upgrade(hub.port, hub.issue_token("mallory"))
+    try:
+        assert head.startswith(b"HTTP/1.1 101")
+        for chunk in data:
+            await asyncio.get_running_loop().sock_sendall(sock, chunk)
+        frames = await read_until_close_frame(sock)
+    finally:
+        sock.close()
+    assert frames[-1][0] == 0x8
+    assert (await other.say("still here"))["nick"] == "bob"  # the hub serves the others as before
+    assert [f for f in other.seen if f.get("nick") == "mallory"] == []
+    await other.close()
+    return frames
+
+
 def test_a_text_frame_that_is_not_utf8_closes_with_1007_and_others_go_on(
     aloop: LoopRunner, start_hub: StartHub
 ) -> None:
     hub = start_hub()
-
-    async def scenario() -> None:
-        other = await WsClient.connect(hub, "bob")
-        await other.join()
-        sock, head = await raw_upgrade(hub.port, hub.issue_token("mallory"))
-        try:
-            assert head.startswith(b"HTTP/1.1 101")
-            bad = b'{"type":"say","room":"lobby","text":"\xff\xfe","cid":"x1"}'
-            await asyncio.get_running_loop().sock_sendall(sock, masked_text_frame(bad))
-            frames = await read_until_close_frame(sock)
-            assert frames[-1][0] == 0x8
-            assert struct.unpack("!H", frames[-1][1][:2])[0] == 1007
-            assert b"UTF-8" in frames[-1][1]
-        finally:
-            sock.close()
-        assert (await other.say("still here"))["nick"] == "bob"  # the hub serves the others as before
-        await other.close()
-
-    aloop.run(scenario())
+    bad = b'{"type":"say","room":"lobby","text":"\xff\xfe","cid":"x1"}'
+    frames = aloop.run(_frames_until_closed(hub, masked_text_frame(bad)))
+    assert struct.unpack("!H", frames[-1][1][:2])[0] == 1007
+    assert b"UTF-8" in frames[-1][1]
 
 
 def test_an_unmasked_client_frame_closes_with_1002(aloop: LoopRunner, start_hub: StartHub) -> None:
     hub = start_hub()
-
-    async def scenario() -> None:
-        other = await WsClient.connect(hub, "bob")
-        await other.join()
-        sock, head = await raw_upgrade(hub.port, hub.issue_token("mallory"))
-        try:
-            assert head.startswith(b"HTTP/1.1 101")
-            loop = asyncio.get_running_loop()
-            await loop.sock_sendall(sock, masked_text_frame(b'{"type":"history","room":"lobby"}'))
-            payload = b'{"type":"say","room":"lobby","text":"unmasked"}'
-            await loop.sock_sendall(sock, bytes((0x81, len(payload))) + payload)  # mask bit clear (RFC 6455, 5.1)
-            frames = await read_until_close_frame(sock)
-            assert [json.loads(f[1])["type"] for f in frames[:-1]] == ["history"], "the masked one was served"
-            assert frames[-1][0] == 0x8
-            assert struct.unpack("!H", frames[-1][1][:2])[0] == 1002
-            assert b"masked" in frames[-1][1]
-        finally:
-            sock.close()
-        assert (await other.say("still here"))["nick"] == "bob"
-        assert [f for f in other.seen if f.get("text") == "unmasked"] == []
-        await other.close()
-
-    aloop.run(scenario())
+    payload = b'{"type":"say","room":"lobby","text":"unmasked"}'
+    frames = aloop.run(
+        _frames_until_closed(
+            hub,
+            masked_text_frame(b'{"type":"history","room":"lobby"}'),
+            bytes((0x81, len(payload))) + payload,  # mask bit clear (RFC 6455, 5.1)
+        )
+    )
+    assert [json.loads(f[1])["type"] for f in frames[:-1]] == ["history"], "the masked one was served"
+    assert struct.unpack("!H", frames[-1][1][:2])[0] == 1002
+    assert b"masked" in frames[-1][1]
