@@ -109,7 +109,11 @@ def load_or_create_passphrase(folder: Path) -> str:
 def keep_passphrase(folder: Path, phrase: str) -> None:
     """Record a passphrase the user chose as the folder's (0600), replacing a generated one, so that local
     instances of the same user sign in with the passphrase in force rather than a stale one."""
-    if local_passphrase(folder) != phrase:
+    try:
+        same = local_passphrase(folder) == phrase
+    except UnicodeDecodeError:
+        same = False  # whatever was there is replaced
+    if not same:
         write_private(folder / PASSPHRASE_NAME, phrase.encode("utf-8") + b"\n")
 
 
