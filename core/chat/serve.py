@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import sys
 from pathlib import Path
@@ -21,6 +20,7 @@ from core.chat.protocol import DEFAULT_HOST, DEFAULT_PORT
 from core.errors import SquallError
 from core.logs import setup_logging
 from core.profile import hub_dir
+from core.streams import point_at_devnull
 
 if TYPE_CHECKING:
     from core.chat.hub import Hub, HubConfig
@@ -113,13 +113,7 @@ def _announce(line: str) -> None:
     except (OSError, ValueError) as exc:  # ValueError: stdout was closed by the process itself
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         print(f"squall serve: cannot write the ready line to stdout ({why}); serving anyway", file=sys.stderr)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, sys.stdout.fileno())
-        except (OSError, ValueError):
-            pass
-        finally:
-            os.close(devnull)
+        point_at_devnull(sys.stdout)
 
 
 async def _serve(config: HubConfig) -> int:

@@ -7,7 +7,6 @@ an encoding that cannot carry a name) ever raises out of it.
 from __future__ import annotations
 
 import codecs
-import os
 import shutil
 import time
 import unicodedata
@@ -15,6 +14,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from core.downloads.model import FINISHED, DownloadProgress, State
+from core.streams import point_at_devnull
 
 MAX_LIVE_LINES = 8
 FALLBACK_SIZE = (80, 24)  # columns, lines when the output's size cannot be asked (not a terminal, or 0x0)
@@ -248,28 +248,11 @@ class ProgressView:
             self._stop(exc)
 
     def _stop(self, exc: OSError | ValueError) -> None:
-        """Stop writing for good. An OSError also points the stream's file descriptor at os.devnull: the
-        interpreter flushes what is still buffered at exit, and that flush must not fail again and print
-        "Exception ignored ... BrokenPipeError" (the recipe in the docs of the `signal` module, "Note on SIGPIPE").
-        """
+        """Stop writing for good. An OSError also points the stream at os.devnull (core/streams.py says why)."""
         text = exc.strerror if isinstance(exc, OSError) else None
         self.broken = text or str(exc) or type(exc).__name__
-        if not isinstance(exc, OSError):
-            return
-        try:
-            fd = self.out.fileno()
-        except (OSError, ValueError, AttributeError):
-            return  # not backed by a file descriptor (io.StringIO, a test double): nothing to redirect
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-        except OSError:
-            return
-        try:
-            os.dup2(devnull, fd)
-        except OSError:
-            pass  # keep the view safe; at worst the interpreter complains once at exit
-        finally:
-            os.close(devnull)
+        if isinstance(exc, OSError):
+            point_at_devnull(self.out)
 
 
 def _codec_name(out: TextIO) -> str | None:
