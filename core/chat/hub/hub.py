@@ -326,11 +326,10 @@ class Hub:
                     "move it aside to start with an empty history"
                 ) from exc
             except (OSError, UnicodeDecodeError) as exc:
-                where = getattr(exc, "filename", None) or self.folder
+                name = getattr(exc, "filename", None)
+                where = f"{name} in the hub folder" if name else f"the hub folder {self.folder}"
                 why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-                raise HubError(
-                    f"cannot use {where} in the hub folder: {why}; move it aside or choose --data-dir"
-                ) from exc
+                raise HubError(f"cannot use {where}: {why}; move it aside or choose --data-dir") from exc
         except BaseException:
             lock.release()
             raise
